@@ -1,0 +1,169 @@
+// COCO compressed counts string: validation, parsing and exact-size serialisation.
+//
+// Each count x (after subtracting counts[i-2] when i > 2, a quirk of the format) is written
+// as little-endian 5-bit groups, one character '0' + group each; bit 0x20 of a character
+// says another group follows, and bit 0x10 of the last group is the sign.
+#include <stdexcept>
+#include <string>
+
+#include "turborle.hpp"
+
+namespace turborle {
+
+namespace {
+
+constexpr int kGroupBits = 5;
+constexpr char kFirstChar = '0';  // 48
+constexpr int kAlphabet = 64;     // '0'..'o'
+constexpr int kMaxGroups = 13;    // 65 bits: every delta of two counts <= kMaxPixels fits
+
+// The value written for count i.
+inline int64_t delta(const count_t* counts, size_t i) {
+  int64_t x = static_cast<int64_t>(counts[i]);
+  if (i > 2) x -= static_cast<int64_t>(counts[i - 2]);
+  return x;
+}
+
+// Characters needed for x: enough 5-bit groups to hold x in two's complement.
+inline size_t groups(int64_t x) {
+  uint64_t magnitude = static_cast<uint64_t>(x < 0 ? ~x : x);
+  int bits = 65 - (magnitude ? __builtin_clzll(magnitude) : 64);  // value bits + sign bit
+  return static_cast<size_t>((bits + kGroupBits - 1) / kGroupBits);
+}
+
+std::string byte_repr(unsigned char c) {
+  static const char* hex = "0123456789abcdef";
+  if (c >= 0x20 && c < 0x7f) return std::string("'") + char(c) + "'";
+  return std::string("0x") + hex[c >> 4] + hex[c & 15];
+}
+
+}  // namespace
+
+void check_size(uint64_t h, uint64_t w) {
+  if (h != 0 && w > kMaxPixels / h)
+    throw std::invalid_argument("size " + std::to_string(h) + "x" + std::to_string(w) +
+                                " is too large (more than 2^62 pixels)");
+}
+
+void check_counts(const count_t* counts, size_t m, uint64_t h, uint64_t w) {
+  check_size(h, w);
+  const uint64_t total = h * w;
+  uint64_t sum = 0;
+  for (size_t i = 0; i < m; ++i) {
+    if (counts[i] > total - sum)
+      throw std::invalid_argument("counts sum to more than h*w = " +
+                                  std::to_string(total) + " (at count " + std::to_string(i) +
+                                  ")");
+    sum += counts[i];
+  }
+  if (sum != total)
+    throw std::invalid_argument("counts sum to " + std::to_string(sum) +
+                                ", not h*w = " + std::to_string(total));
+}
+
+size_t string_length(const count_t* counts, size_t m) {
+  size_t n = 0;
+  for (size_t i = 0; i < m; ++i) n += groups(delta(counts, i));
+  return n;
+}
+
+void write_string(const count_t* counts, size_t m, char* out) {
+  for (size_t i = 0; i < m; ++i) {
+    int64_t x = delta(counts, i);
+    for (size_t g = groups(x); g > 0; --g) {
+      char c = static_cast<char>(x & 0x1f);
+      x >>= kGroupBits;  // arithmetic shift: negative values stay negative
+      if (g > 1) c |= 0x20;
+      *out++ = static_cast<char>(c + kFirstChar);
+    }
+  }
+}
+
+void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
+                  std::vector<count_t>& out) {
+  check_size(h, w);
+  const uint64_t total = h * w;
+  const size_t first = out.size();
+  uint64_t sum = 0;
+  size_t p = 0;
+  while (p < len) {
+    const size_t start = p;
+    __int128 x = 0;
+    int k = 0;
+    bool more = true;
+    int c = 0;
+    while (more) {
+      if (p == len)
+        throw std::invalid_argument("counts string ends inside a value (at byte " +
+                                    std::to_string(start) + ")");
+      c = static_cast<unsigned char>(s[p]) - kFirstChar;
+      if (c < 0 || c >= kAlphabet)
+        throw std::invalid_argument("byte " + byte_repr(static_cast<unsigned char>(s[p])) +
+                                    " at offset " + std::to_string(p) +
+                                    " is outside the COCO alphabet '0'..'o'");
+      if (k == kMaxGroups)
+        throw std::invalid_argument("value at byte " + std::to_string(start) +
+                                    " is longer than 64 bits");
+      x |= static_cast<__int128>(c & 0x1f) << (kGroupBits * k);
+      more = c & 0x20;
+      ++p;
+      ++k;
+    }
+    if (c & 0x10) x -= static_cast<__int128>(1) << (kGroupBits * k);  // sign-extend
+    const size_t i = out.size() - first;
+    if (i > 2) x += out[out.size() - 2];
+    if (x < 0)
+      throw std::invalid_argument("count " + std::to_string(i) + " (at byte " +
+                                  std::to_string(start) + ") is negative");
+    if (x > static_cast<__int128>(total - sum))
+      throw std::invalid_argument("counts sum to more than h*w = " +
+                                  std::to_string(total) + " (at byte " + std::to_string(start) +
+                                  ")");
+    sum += static_cast<uint64_t>(x);
+    out.push_back(static_cast<count_t>(x));
+  }
+  if (sum != total)
+    throw std::invalid_argument("counts sum to " + std::to_string(sum) +
+                                ", not h*w = " + std::to_string(total) + " for size " +
+                                std::to_string(h) + "x" + std::to_string(w));
+}
+
+Batch read_sources(const Source* sources, size_t n) {
+  Batch b;
+  b.h.reserve(n);
+  b.w.reserve(n);
+  b.offsets.reserve(n + 1);
+  size_t reserve = 0;
+  for (size_t i = 0; i < n; ++i) reserve += sources[i].counts ? sources[i].m : sources[i].len;
+  b.counts.reserve(reserve);  // a string holds at most one count per character
+  for (size_t i = 0; i < n; ++i) {
+    const Source& s = sources[i];
+    try {
+      if (s.counts) {
+        check_counts(s.counts, s.m, s.h, s.w);
+        b.counts.insert(b.counts.end(), s.counts, s.counts + s.m);
+      } else {
+        parse_string(s.data, s.len, s.h, s.w, b.counts);
+      }
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
+    }
+    b.close(s.h, s.w);
+  }
+  return b;
+}
+
+void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets) {
+  offsets.assign(b.n + 1, 0);
+  for (size_t i = 0; i < b.n; ++i) {
+    RleRef r = b[i];
+    offsets[i + 1] = offsets[i] + string_length(r.counts, r.m);
+  }
+  out.resize(offsets[b.n]);
+  for (size_t i = 0; i < b.n; ++i) {
+    RleRef r = b[i];
+    write_string(r.counts, r.m, &out[offsets[i]]);
+  }
+}
+
+}  // namespace turborle

@@ -1,0 +1,162 @@
+// turborle core: COCO run-length encoding of binary masks.
+//
+// Plain C++17, no Python headers. Everything the bindings call is declared here.
+//
+// Rules of an RLE (the invariants every function below keeps or checks):
+//   * A mask of height h and width w is scanned column-major: pixel (x, y) has linear
+//     index x*h + y.
+//   * counts alternate background / foreground run lengths and start with background; the
+//     first count may be 0.
+//   * counts sum to exactly h*w. Canonical form (what every producer here returns) has no
+//     zero-length run except possibly the first; an empty (h*w == 0) mask is {0}.
+//     Parsed input may hold zero-length runs (pycocotools accepts them); every operation
+//     handles them.
+//   * Counts, areas and sums are 64-bit: nothing wraps for masks of 2^32 pixels or more.
+//
+// Untrusted input (strings, uncompressed counts, sizes, polygon coordinates) is validated
+// once, at the boundary, and rejected with std::invalid_argument naming the problem. The
+// hot loops after that trust the invariants.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace turborle {
+
+using count_t = uint64_t;
+
+// Largest h*w accepted. Keeps every index and sum far from 64-bit overflow and lets a
+// signed 64-bit delta of two counts always be exact.
+constexpr uint64_t kMaxPixels = uint64_t(1) << 62;
+
+// One mask, not owning its counts.
+struct RleRef {
+  uint64_t h = 0, w = 0;
+  const count_t* counts = nullptr;
+  size_t m = 0;
+};
+
+// A batch of masks in columnar form: mask i has size (h[i], w[i]) and counts
+// counts[offsets[i] .. offsets[i+1]).
+struct Batch {
+  std::vector<uint64_t> h, w;
+  std::vector<uint64_t> offsets{0};
+  std::vector<count_t> counts;
+
+  size_t size() const { return h.size(); }
+  RleRef operator[](size_t i) const {
+    return {h[i], w[i], counts.data() + offsets[i], size_t(offsets[i + 1] - offsets[i])};
+  }
+  // Appends one mask whose counts were pushed onto `counts` since the last call.
+  void close(uint64_t height, uint64_t width) {
+    h.push_back(height);
+    w.push_back(width);
+    offsets.push_back(counts.size());
+  }
+};
+
+// A non-owning view of a batch (so the bindings can hand over numpy arrays).
+struct BatchView {
+  size_t n = 0;
+  const uint64_t* h = nullptr;
+  const uint64_t* w = nullptr;
+  const uint64_t* offsets = nullptr;  // n + 1 entries
+  const count_t* counts = nullptr;
+
+  BatchView() = default;
+  BatchView(const Batch& b)  // NOLINT: a batch is usable wherever a view is
+      : n(b.size()), h(b.h.data()), w(b.w.data()), offsets(b.offsets.data()),
+        counts(b.counts.data()) {}
+  RleRef operator[](size_t i) const {
+    return {h[i], w[i], counts + offsets[i], size_t(offsets[i + 1] - offsets[i])};
+  }
+};
+
+// ---- validation -------------------------------------------------------------------------
+
+// Throws unless h*w <= kMaxPixels.
+void check_size(uint64_t h, uint64_t w);
+// Throws unless the counts sum to exactly h*w.
+void check_counts(const count_t* counts, size_t m, uint64_t h, uint64_t w);
+
+// ---- compressed string codec --------------------------------------------------------------
+
+// Exact length of the COCO string of `counts` (no terminator).
+size_t string_length(const count_t* counts, size_t m);
+// Writes exactly string_length(counts, m) bytes to `out`.
+void write_string(const count_t* counts, size_t m, char* out);
+// Parses a COCO string of a (h, w) mask, validates it completely (alphabet, complete
+// groups, no 64-bit overflow, no negative count, counts sum to h*w) and appends the counts.
+void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
+                  std::vector<count_t>& out);
+
+// One mask to read: a compressed string (data, len) or, when counts is set, uncompressed
+// counts; and the mask size.
+struct Source {
+  const char* data = nullptr;
+  size_t len = 0;
+  const count_t* counts = nullptr;
+  size_t m = 0;
+  uint64_t h = 0, w = 0;
+};
+// Validates and reads many masks into one batch. Messages name the mask index.
+Batch read_sources(const Source* sources, size_t n);
+// Serialises every mask of a batch: all strings back to back, string i at
+// out[offsets[i] .. offsets[i+1]).
+void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets);
+
+// ---- encode / decode ----------------------------------------------------------------------
+
+// n masks of h x w bytes; element (i, y, x) is at data[i*stride_n + y*stride_y + x*stride_x]
+// (strides in bytes, may be any sign-free layout: Fortran, C, or a strided view).
+// Nonzero bytes are foreground.
+struct MaskView {
+  const uint8_t* data = nullptr;
+  uint64_t n = 0, h = 0, w = 0;
+  int64_t stride_n = 0, stride_y = 0, stride_x = 0;
+};
+Batch encode(const MaskView& masks);
+
+// Order of each decoded mask in the output buffer: column-major (pycocotools' layout) or
+// row-major (numpy's default).
+enum class Order { kColumnMajor, kRowMajor };
+// Writes mask i to out + i*h*w (every mask of the batch must have the same size h x w).
+// Every byte of the output is written (0 or 1).
+void decode(BatchView b, uint8_t* out, Order order);
+
+// ---- measurements ---------------------------------------------------------------------------
+
+void area(BatchView b, uint64_t* out);
+// Tight box of the foreground, {x, y, width, height}; {0, 0, 0, 0} for an empty mask.
+void bbox(BatchView b, double* out);
+
+// IoU of every pair, out[d*gt.n + g], with pycocotools' semantics: a crowd ground truth
+// (iscrowd[g] != 0) uses intersection / area(dt); pairs whose boxes do not overlap are 0;
+// pairs whose boxes overlap but whose sizes differ are -1; an empty intersection is 0.
+// iscrowd may be null (no crowd).
+void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out);
+// The same for {x, y, w, h} boxes (pycocotools' bbIou, bit for bit).
+void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8_t* iscrowd,
+             double* out);
+
+enum class MergeOp { kUnion, kIntersection };
+// Merges every mask of the batch (all of one size, else std::invalid_argument).
+// An empty batch gives a 0x0 mask with no counts; a single mask is copied as it is.
+Batch merge(BatchView b, MergeOp op);
+
+// ---- rasterisation (pycocotools' exact rules) ---------------------------------------------
+
+// Polygon of k vertices (x0, y0, x1, y1, ...) rasterised on an h x w grid.
+void polygon_counts(const double* xy, size_t k, uint64_t h, uint64_t w,
+                    std::vector<count_t>& out);
+// Box {x, y, width, height}, rasterised as the polygon of its corners.
+void box_counts(const double* box, uint64_t h, uint64_t w, std::vector<count_t>& out);
+
+// n polygons (polygon i has k[i] vertices at xy[i]) or n boxes (4 doubles each) on one grid.
+Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uint64_t h,
+                         uint64_t w);
+Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w);
+
+}  // namespace turborle

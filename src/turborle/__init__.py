@@ -1,0 +1,15 @@
+"""turborle: fast, safe COCO run-length encoding of segmentation masks.
+
+``turborle.mask`` is a byte-exact drop-in for ``pycocotools.mask``.
+"""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from turborle import mask
+
+try:
+    __version__ = version("turborle")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+local"
+
+__all__ = ["__version__", "mask"]

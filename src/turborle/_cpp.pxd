@@ -1,0 +1,55 @@
+# Every C++ declaration the binding uses, in one place (csrc/turborle.hpp).
+from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libcpp.string cimport string
+from libcpp.vector cimport vector
+
+cdef extern from "turborle.hpp" namespace "turborle" nogil:
+    ctypedef uint64_t count_t
+
+    cdef cppclass Batch:
+        vector[uint64_t] h
+        vector[uint64_t] w
+        vector[uint64_t] offsets
+        vector[count_t] counts
+        size_t size()
+        void close(uint64_t height, uint64_t width)
+
+    cdef cppclass BatchView:
+        BatchView()
+        BatchView(const Batch&)
+
+    cdef cppclass Source:
+        const char* data
+        size_t len
+        const count_t* counts
+        size_t m
+        uint64_t h
+        uint64_t w
+
+    cdef cppclass MaskView:
+        const uint8_t* data
+        uint64_t n, h, w
+        int64_t stride_n, stride_y, stride_x
+
+    cpdef enum class Order:
+        kColumnMajor
+        kRowMajor
+
+    cpdef enum class MergeOp:
+        kUnion
+        kIntersection
+
+    void check_size(uint64_t h, uint64_t w) except +
+    Batch read_sources(const Source* sources, size_t n) except +
+    void write_strings(BatchView b, string& out, vector[size_t]& offsets) except +
+    Batch encode(const MaskView& masks) except +
+    void decode(BatchView b, uint8_t* out, Order order) except +
+    void area(BatchView b, uint64_t* out) except +
+    void bbox(BatchView b, double* out) except +
+    void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out) except +
+    void box_iou(const double* dt, size_t m, const double* gt, size_t n,
+                 const uint8_t* iscrowd, double* out) except +
+    Batch merge(BatchView b, MergeOp op) except +
+    Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uint64_t h,
+                             uint64_t w) except +
+    Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) except +

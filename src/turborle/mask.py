@@ -1,0 +1,229 @@
+"""Drop-in replacement for ``pycocotools.mask``.
+
+Replace ``from pycocotools import mask as mask_utils`` with
+``from turborle import mask as mask_utils``: the names, arguments, return types, dtypes and
+``counts`` bytes are the same. Where pycocotools crashes, wraps around or returns garbage,
+this module raises a ``ValueError`` / ``TypeError`` that names the problem, or does the
+evidently right thing; README.md lists every such difference.
+
+RLE objects are dicts ``{"size": [h, w], "counts": bytes}``; ``counts`` may also be ``str``
+(as loaded from JSON) or, where pycocotools accepts it, a list of ints (uncompressed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Union
+
+import numpy as np
+import numpy.typing as npt
+
+from turborle import _core
+
+__all__ = [
+    "area",
+    "decode",
+    "encode",
+    "frBbox",
+    "frPoly",
+    "frPyObjects",
+    "frUncompressedRLE",
+    "iou",
+    "merge",
+    "toBbox",
+]
+
+RLE = dict[str, Any]
+RLEs = Union[RLE, list[RLE]]
+
+
+def _rles(objs: Sequence[RLE]) -> _core.RLEs:
+    if not isinstance(objs, (list, tuple)):
+        raise TypeError(f"expected a list of RLE dicts, got {type(objs).__name__}")
+    return _core.from_objects(objs)
+
+
+def encode(bimask: npt.NDArray[Any]) -> RLEs:
+    """Encode binary masks.
+
+    Parameters
+    ----------
+    bimask : ndarray, shape (h, w, n) or (h, w)
+        uint8 or bool (any integer or float dtype is accepted; nonzero is foreground).
+        Fortran order is pycocotools' layout; C order and strided views are read in place.
+
+    Returns
+    -------
+    list of dict or dict
+        One ``{"size": [h, w], "counts": bytes}`` per mask (a single dict for 2-D input).
+    """
+    arr = np.asarray(bimask)
+    if arr.ndim == 3:
+        return _core.to_objects(_core.encode(arr.transpose(2, 0, 1)))
+    if arr.ndim == 2:
+        return _core.to_objects(_core.encode(arr[np.newaxis]))[0]
+    raise ValueError(f"encode expects an (h, w) or (h, w, n) array, got shape {arr.shape}")
+
+
+def decode(rleObjs: RLEs) -> npt.NDArray[np.uint8]:
+    """Decode RLEs to a Fortran-ordered uint8 array.
+
+    Returns shape (h, w) for a dict and (h, w, n) for a list; all masks of a list must share
+    one size.
+    """
+    if isinstance(rleObjs, list):
+        return _core.decode(_rles(rleObjs), True)  # type: ignore[no-any-return]
+    out = _core.decode(_rles([rleObjs]), True)
+    return out[:, :, 0]  # type: ignore[no-any-return]
+
+
+def _area_dtype(a: npt.NDArray[np.uint64]) -> npt.NDArray[Any]:
+    # pycocotools returns uint32; an area of 2**32 pixels or more would wrap there, so it is
+    # returned as uint64 instead.
+    if a.size and int(a.max()) > np.iinfo(np.uint32).max:
+        return a
+    return a.astype(np.uint32)
+
+
+def area(rleObjs: RLEs) -> Any:
+    """Foreground pixel count: ``uint32`` scalar for a dict, array for a list."""
+    if isinstance(rleObjs, list):
+        return _area_dtype(_core.area(_rles(rleObjs)))
+    return _area_dtype(_core.area(_rles([rleObjs])))[0]
+
+
+def toBbox(rleObjs: RLEs) -> npt.NDArray[np.float64]:
+    """Tight ``[x, y, w, h]`` float64 box: shape (4,) for a dict, (n, 4) for a list."""
+    if isinstance(rleObjs, list):
+        return _core.bbox(_rles(rleObjs))  # type: ignore[no-any-return]
+    return _core.bbox(_rles([rleObjs]))[0]  # type: ignore[no-any-return]
+
+
+def _is_box(obj: Any) -> bool:
+    return isinstance(obj, (list, tuple, np.ndarray)) and len(obj) == 4
+
+
+def _boxes(objs: Any, what: str) -> npt.NDArray[np.float64]:
+    arr = np.array(objs, dtype=np.float64)
+    if arr.ndim == 1 and arr.shape[0] == 4:
+        arr = arr[np.newaxis]
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f"{what}: boxes must have shape (n, 4), got {arr.shape}")
+    return np.ascontiguousarray(arr)
+
+
+def _iou_operand(objs: Any, what: str) -> tuple[str, Any, int]:
+    """('box', (n, 4) array, n) or ('rle', RLEs, n)."""
+    if isinstance(objs, np.ndarray):
+        if objs.size == 0:
+            return "empty", None, 0
+        boxes = _boxes(objs, what)
+        return "box", boxes, len(boxes)
+    if isinstance(objs, (list, tuple)):
+        if len(objs) == 0:
+            return "empty", None, 0
+        if all(isinstance(o, dict) for o in objs):
+            rles = _core.from_objects(objs)
+            return "rle", rles, len(rles)
+        if all(_is_box(o) for o in objs):
+            boxes = _boxes(objs, what)
+            return "box", boxes, len(boxes)
+        raise TypeError(f"{what}: a list must hold only RLE dicts or only [x, y, w, h] boxes")
+    raise TypeError(f"{what}: expected a list of RLE dicts, a list of boxes or an (n, 4) "
+                    f"array, got {type(objs).__name__}")
+
+
+def iou(dt: Any, gt: Any, iscrowd: Any = None) -> Any:
+    """IoU of every detection with every ground truth.
+
+    Parameters
+    ----------
+    dt, gt : list of RLE dicts, or boxes as an (n, 4) xywh array / list of 4-lists
+        Both sides must be of the same kind.
+    iscrowd : sequence of bool, length ``len(gt)``, or None
+        A crowd ground truth scores ``intersection / area(dt)``.
+
+    Returns
+    -------
+    ndarray of float64, shape (len(dt), len(gt)), or ``[]`` when either side is empty.
+        Pairs of masks of different sizes whose boxes overlap score -1.
+    """
+    kind_dt, a, m = _iou_operand(dt, "dt")
+    kind_gt, b, n = _iou_operand(gt, "gt")
+    crowd = None
+    if iscrowd is not None:
+        crowd = np.ascontiguousarray(np.asarray(iscrowd).astype(bool).astype(np.uint8).ravel())
+        if len(crowd) != n:
+            raise ValueError(f"iscrowd has {len(crowd)} entries but gt has {n}")
+    if m == 0 or n == 0:
+        return []
+    if kind_dt != kind_gt:
+        raise TypeError(f"dt holds {kind_dt}es and gt holds {kind_gt}es; both must be RLEs or "
+                        "both boxes")
+    if kind_dt == "rle":
+        return _core.iou(a, b, crowd)
+    return _core.box_iou(a, b, crowd)
+
+
+def merge(rleObjs: list[RLE], intersect: int = 0) -> RLE:
+    """Union (``intersect=0``) or intersection (``intersect=1``) of same-sized masks."""
+    return _core.to_objects(_core.merge(_rles(rleObjs), bool(intersect)))[0]  # type: ignore[no-any-return]
+
+
+def frBbox(bb: Any, h: int, w: int) -> list[RLE]:
+    """RLEs of ``[x, y, w, h]`` boxes (an (n, 4) array or a list of 4-sequences)."""
+    return _core.to_objects(_core.from_boxes(_boxes(bb, "frBbox"), h, w))  # type: ignore[no-any-return]
+
+
+def _polygon(p: Any, i: int) -> npt.NDArray[np.float64]:
+    arr = np.ascontiguousarray(np.asarray(p, dtype=np.float64).ravel())
+    if arr.size % 2:
+        raise ValueError(f"polygon {i} has an odd number of coordinates ({arr.size})")
+    return arr
+
+
+def frPoly(poly: Sequence[Any], h: int, w: int) -> list[RLE]:
+    """One RLE per polygon ``[x0, y0, x1, y1, ...]`` (pycocotools' rasterisation)."""
+    polygons = [_polygon(p, i) for i, p in enumerate(poly)]
+    return _core.to_objects(_core.from_polygons(polygons, h, w))  # type: ignore[no-any-return]
+
+
+def frUncompressedRLE(ucRles: Sequence[RLE], h: int, w: int) -> list[RLE]:
+    """Compress RLEs whose ``counts`` are lists of ints (each uses its own ``size``)."""
+    return _core.to_objects(_rles(list(ucRles)))  # type: ignore[no-any-return]
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+
+
+def frPyObjects(pyobj: Any, h: int, w: int) -> RLEs:
+    """Convert COCO segmentation objects to compressed RLEs.
+
+    Accepts what pycocotools accepts — an (n, 4) box array, a list of boxes, a list of
+    polygons (one RLE per polygon), an uncompressed RLE dict or a list of them — and also a
+    single flat box ``[x, y, w, h]`` or polygon, lists of box tuples, and ``[]``.
+    """
+    if isinstance(pyobj, np.ndarray):
+        if pyobj.ndim == 1 and pyobj.shape[0] == 4:
+            return frBbox(pyobj, h, w)[0]
+        return frBbox(pyobj, h, w)
+    if isinstance(pyobj, dict):
+        if "counts" in pyobj and "size" in pyobj:
+            return frUncompressedRLE([pyobj], h, w)[0]
+        raise TypeError("an RLE dict needs 'counts' and 'size'")
+    if isinstance(pyobj, (list, tuple)):
+        if len(pyobj) == 0:
+            return []
+        first = pyobj[0]
+        if isinstance(first, dict):
+            return frUncompressedRLE(pyobj, h, w)
+        if _is_number(first):  # one flat box or polygon
+            if len(pyobj) == 4:
+                return frBbox([pyobj], h, w)[0]
+            return frPoly([pyobj], h, w)[0]
+        if isinstance(first, (list, tuple, np.ndarray)):
+            if len(first) == 4:
+                return frBbox(pyobj, h, w)
+            return frPoly(pyobj, h, w)
+    raise TypeError(f"frPyObjects: unsupported input of type {type(pyobj).__name__}")
