@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -128,42 +129,41 @@ void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
                                 std::to_string(h) + "x" + std::to_string(w));
 }
 
-Batch read_sources(const Source* sources, size_t n) {
-  Batch b;
-  b.h.reserve(n);
-  b.w.reserve(n);
-  b.offsets.reserve(n + 1);
-  size_t reserve = 0;
-  for (size_t i = 0; i < n; ++i) reserve += sources[i].counts ? sources[i].m : sources[i].len;
-  b.counts.reserve(reserve);  // a string holds at most one count per character
-  for (size_t i = 0; i < n; ++i) {
+Batch read_sources(const Source* sources, size_t n, const Config& cfg) {
+  return build_batch(n, cfg, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
     const Source& s = sources[i];
     try {
       if (s.counts) {
         check_counts(s.counts, s.m, s.h, s.w);
-        b.counts.insert(b.counts.end(), s.counts, s.counts + s.m);
+        out.insert(out.end(), s.counts, s.counts + s.m);
       } else {
-        parse_string(s.data, s.len, s.h, s.w, b.counts);
+        parse_string(s.data, s.len, s.h, s.w, out);
       }
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
     }
-    b.close(s.h, s.w);
-  }
-  return b;
+    h = s.h;
+    w = s.w;
+  });
 }
 
-void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets) {
+void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,
+                   const Config& cfg) {
   offsets.assign(b.n + 1, 0);
-  for (size_t i = 0; i < b.n; ++i) {
-    RleRef r = b[i];
-    offsets[i + 1] = offsets[i] + string_length(r.counts, r.m);
-  }
+  parallel_chunks(b.n, cfg.threads, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) {
+      RleRef r = b[i];
+      offsets[i + 1] = string_length(r.counts, r.m);
+    }
+  });
+  for (size_t i = 0; i < b.n; ++i) offsets[i + 1] += offsets[i];
   out.resize(offsets[b.n]);
-  for (size_t i = 0; i < b.n; ++i) {
-    RleRef r = b[i];
-    write_string(r.counts, r.m, &out[offsets[i]]);
-  }
+  parallel_chunks(b.n, cfg.threads, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) {
+      RleRef r = b[i];
+      write_string(r.counts, r.m, &out[offsets[i]]);
+    }
+  });
 }
 
 }  // namespace turborle

@@ -1,25 +1,24 @@
-// Internal building blocks shared by encode and decode (not part of the public API).
+// Internal building blocks shared by the core's .cpp files (not part of the public API).
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
+#include "parallel.hpp"
+#include "simd.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
 
-// Index of the first byte in p[i, len) that is nonzero (want_nonzero) or zero; len if none.
-uint64_t find_byte(const uint8_t* p, uint64_t i, uint64_t len, bool want_nonzero);
-
 // Turns a column-major stream of bytes, fed in chunks, into counts.
 class RunWriter {
  public:
-  explicit RunWriter(std::vector<count_t>& out) : out_(out) {}
+  RunWriter(std::vector<count_t>& out, Isa isa) : out_(out), isa_(isa) {}
   void feed(const uint8_t* p, uint64_t len) {
     uint64_t i = 0;
     while (i < len) {
-      const uint64_t j = find_byte(p, i, len, !foreground_);
+      const uint64_t j = find_byte(isa_, p, i, len, !foreground_);
       run_ += j - i;
       if (j == len) return;
       out_.push_back(run_);
@@ -33,27 +32,60 @@ class RunWriter {
 
  private:
   std::vector<count_t>& out_;
+  Isa isa_;
   bool foreground_ = false;
   uint64_t run_ = 0;
 };
 
-// dst (column-major, cols columns of h bytes) <- the h x cols block at src with the given
-// byte strides.
-inline void gather_columns(const uint8_t* src, int64_t stride_y, int64_t stride_x, uint64_t h,
-                           uint64_t cols, uint8_t* dst) {
-  for (uint64_t y = 0; y < h; ++y) {
-    const uint8_t* row = src + static_cast<int64_t>(y) * stride_y;
-    for (uint64_t j = 0; j < cols; ++j) dst[j * h + y] = row[static_cast<int64_t>(j) * stride_x];
+// Sorted, strictly increasing toggle positions of an h*w mask -> canonical counts.
+inline void toggles_to_counts(const std::vector<uint64_t>& toggles, uint64_t total,
+                              std::vector<count_t>& out) {
+  uint64_t last = 0;
+  for (uint64_t t : toggles) {
+    out.push_back(t - last);
+    last = t;
   }
+  out.push_back(total - last);
 }
 
-// The row-major h x cols block at dst (row stride `row_stride`) <- src (column-major).
-inline void scatter_rows(const uint8_t* src, uint64_t h, uint64_t cols, uint8_t* dst,
-                         uint64_t row_stride) {
-  for (uint64_t y = 0; y < h; ++y) {
-    uint8_t* row = dst + y * row_stride;
-    for (uint64_t j = 0; j < cols; ++j) row[j] = src[j * h + y];
+// Splits [0, n) into contiguous chunks (a few per thread) and runs fn(begin, end, chunk) on
+// them in parallel; returns the number of chunks.
+template <class Fn>
+size_t parallel_chunks(size_t n, int threads, Fn&& fn) {
+  const size_t chunks = threads > 1 ? std::min<size_t>(n, size_t(threads) * 4) : (n ? 1 : 0);
+  parallel_for(chunks, threads, [&](size_t c) { fn(n * c / chunks, n * (c + 1) / chunks, c); });
+  return chunks;
+}
+
+// Runs fill(i, counts) for every mask i in parallel and assembles the batch in order.
+template <class Fill>
+Batch build_batch(size_t n, const Config& cfg, Fill&& fill) {
+  std::vector<Batch> parts(cfg.threads > 1 ? std::min<size_t>(n, size_t(cfg.threads) * 4) : 1);
+  const size_t chunks = parallel_chunks(n, cfg.threads, [&](size_t begin, size_t end, size_t c) {
+    Batch& part = parts[c];
+    for (size_t i = begin; i < end; ++i) {
+      uint64_t h = 0, w = 0;
+      fill(i, part.counts, h, w);
+      part.close(h, w);
+    }
+  });
+  if (chunks <= 1) return chunks ? std::move(parts[0]) : Batch{};
+  Batch b;
+  size_t total = 0;
+  for (size_t c = 0; c < chunks; ++c) total += parts[c].counts.size();
+  b.counts.reserve(total);
+  b.h.reserve(n);
+  b.w.reserve(n);
+  b.offsets.reserve(n + 1);
+  for (size_t c = 0; c < chunks; ++c) {
+    const Batch& part = parts[c];
+    const uint64_t base = b.counts.size();
+    b.counts.insert(b.counts.end(), part.counts.begin(), part.counts.end());
+    b.h.insert(b.h.end(), part.h.begin(), part.h.end());
+    b.w.insert(b.w.end(), part.w.begin(), part.w.end());
+    for (size_t i = 1; i < part.offsets.size(); ++i) b.offsets.push_back(base + part.offsets[i]);
   }
+  return b;
 }
 
 }  // namespace turborle

@@ -1,9 +1,19 @@
-// Operations on runs: area, bounding box, IoU and merge. None of them decodes a mask.
+// Operations on runs: area, bounding box, IoU and merge.
+//
+// IoU: each mask's foreground intervals are listed once; a pair whose boxes overlap is swept
+// with two pointers over the intervals inside the columns both boxes share (found by binary
+// search).
+//
+// Merge has two algorithms. The reference (Isa::kScalar) is a balanced tree of pairwise
+// merges on runs. The vector path ORs every mask's runs into one bitmap and scans it for
+// value changes; it is used when the bitmap fits a memory budget. Results are identical (the
+// tests compare both paths).
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 
+#include "kernels.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -66,21 +76,6 @@ uint64_t area_of(RleRef r) {
   return a;
 }
 
-uint64_t intersection(RleRef a, RleRef b) {
-  Foreground fa(a), fb(b);
-  uint64_t total = 0;
-  if (!fa.advance() || !fb.advance()) return 0;
-  for (;;) {
-    const uint64_t lo = std::max(fa.begin, fb.begin), hi = std::min(fa.end, fb.end);
-    if (hi > lo) total += hi - lo;
-    if (fa.end <= fb.end) {
-      if (!fa.advance()) return total;
-    } else {
-      if (!fb.advance()) return total;
-    }
-  }
-}
-
 // Appends foreground intervals, joining touching ones, and closes them into canonical counts.
 class IntervalWriter {
  public:
@@ -138,55 +133,124 @@ void merge_two(RleRef a, RleRef b, MergeOp op, std::vector<count_t>& out) {
   writer.finish(a.h * a.w);
 }
 
+
+// Sets bits [from, to) of a bitmap.
+void set_range(uint64_t* bits, uint64_t from, uint64_t to) {
+  if (from >= to) return;
+  const uint64_t a = from >> 6, b = (to - 1) >> 6;
+  const uint64_t lo = ~uint64_t(0) << (from & 63), hi = ~uint64_t(0) >> (63 - ((to - 1) & 63));
+  if (a == b) {
+    bits[a] |= lo & hi;
+    return;
+  }
+  bits[a] |= lo;
+  std::fill(bits + a + 1, bits + b, ~uint64_t(0));
+  bits[b] |= hi;
+}
+
+// Merge bitmap budget: beyond this many words merge falls back to the run algorithm.
+constexpr uint64_t kMaxBitmapWords = uint64_t(1) << 24;  // 128 MiB
+
+// Foreground intervals of many masks, flattened: mask i owns spans[first[i] .. first[i+1]).
+struct Spans {
+  std::vector<uint64_t> bounds;  // begin, end, begin, end, ... (non-empty intervals)
+  std::vector<size_t> first;
+};
+
+// Pixels in both masks, counting only intervals that reach [lo, hi): the intersection lies
+// inside the columns both boxes share, so nothing outside them needs visiting.
+uint64_t intersection(const uint64_t* a, size_t na, const uint64_t* b, size_t nb, uint64_t lo,
+                      uint64_t hi) {
+  auto first_ending_after = [lo](const uint64_t* s, size_t n) {
+    size_t left = 0, right = n;  // first interval whose end > lo
+    while (left < right) {
+      const size_t mid = (left + right) / 2;
+      if (s[2 * mid + 1] > lo) right = mid; else left = mid + 1;
+    }
+    return left;
+  };
+  size_t i = first_ending_after(a, na), j = first_ending_after(b, nb);
+  uint64_t total = 0;
+  while (i < na && j < nb) {
+    const uint64_t ab = a[2 * i], ae = a[2 * i + 1], bb = b[2 * j], be = b[2 * j + 1];
+    if (ab >= hi || bb >= hi) break;
+    const uint64_t begin = std::max(ab, bb), end = std::min(ae, be);
+    if (end > begin) total += end - begin;
+    // A branch, not arithmetic: along blob-like masks the pointers mostly alternate, which
+    // the predictor learns, and speculation then runs ahead of the loads.
+    if (ae <= be)
+      ++i;
+    else
+      ++j;
+  }
+  return total;
+}
+
 }  // namespace
 
-void area(BatchView b, uint64_t* out) {
-  for (size_t i = 0; i < b.n; ++i) out[i] = area_of(b[i]);
+void area(BatchView b, uint64_t* out, const Config& cfg) {
+  parallel_chunks(b.n, b.n >= 4096 ? cfg.threads : 1, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) out[i] = area_of(b[i]);
+  });
 }
 
-void bbox(BatchView b, double* out) {
-  for (size_t i = 0; i < b.n; ++i) {
-    const Box box = tight_box(b[i]);
-    out[4 * i + 0] = static_cast<double>(box.x0);
-    out[4 * i + 1] = static_cast<double>(box.y0);
-    out[4 * i + 2] = static_cast<double>(box.x1 - box.x0);
-    out[4 * i + 3] = static_cast<double>(box.y1 - box.y0);
-  }
-}
-
-void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out) {
-  std::vector<Box> dt_box(dt.n), gt_box(gt.n);
-  std::vector<uint64_t> dt_area(dt.n), gt_area(gt.n);
-  for (size_t d = 0; d < dt.n; ++d) {
-    dt_box[d] = tight_box(dt[d]);
-    dt_area[d] = area_of(dt[d]);
-  }
-  for (size_t g = 0; g < gt.n; ++g) {
-    gt_box[g] = tight_box(gt[g]);
-    gt_area[g] = area_of(gt[g]);
-  }
-  for (size_t d = 0; d < dt.n; ++d) {
-    const Box& a = dt_box[d];
-    const RleRef rd = dt[d];
-    for (size_t g = 0; g < gt.n; ++g) {
-      const Box& b = gt_box[g];
-      double& o = out[d * gt.n + g];
-      o = 0;
-      // pycocotools computes mask IoU only where the boxes overlap, and checks sizes there.
-      if (std::min(a.x1, b.x1) <= std::max(a.x0, b.x0) ||
-          std::min(a.y1, b.y1) <= std::max(a.y0, b.y0))
-        continue;
-      const RleRef rg = gt[g];
-      if (rd.h != rg.h || rd.w != rg.w) {
-        o = -1;
-        continue;
-      }
-      const uint64_t inter = intersection(rd, rg);
-      if (inter == 0) continue;
-      const uint64_t uni = (iscrowd && iscrowd[g]) ? dt_area[d] : dt_area[d] + gt_area[g] - inter;
-      o = static_cast<double>(inter) / static_cast<double>(uni);
+void bbox(BatchView b, double* out, const Config& cfg) {
+  parallel_chunks(b.n, b.n >= 1024 ? cfg.threads : 1, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) {
+      const Box box = tight_box(b[i]);
+      out[4 * i + 0] = static_cast<double>(box.x0);
+      out[4 * i + 1] = static_cast<double>(box.y0);
+      out[4 * i + 2] = static_cast<double>(box.x1 - box.x0);
+      out[4 * i + 3] = static_cast<double>(box.y1 - box.y0);
     }
+  });
+}
+
+void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, const Config& cfg) {
+  const size_t m = dt.n, n = gt.n;
+  auto mask = [&](size_t i) { return i < m ? dt[i] : gt[i - m]; };
+  std::vector<Box> box(m + n);
+  std::vector<uint64_t> areas(m + n);
+  Spans spans;
+  spans.first.assign(m + n + 1, 0);
+  for (size_t i = 0; i < m + n; ++i) {  // one pass over the runs of every mask
+    const RleRef r = mask(i);
+    box[i] = tight_box(r);
+    areas[i] = area_of(r);
+    Foreground fg(r);
+    while (fg.advance())
+      if (fg.end > fg.begin) {
+        spans.bounds.push_back(fg.begin);
+        spans.bounds.push_back(fg.end);
+      }
+    spans.first[i + 1] = spans.bounds.size() / 2;
   }
+  auto span = [&](size_t i) { return spans.bounds.data() + 2 * spans.first[i]; };
+  auto count = [&](size_t i) { return spans.first[i + 1] - spans.first[i]; };
+  parallel_chunks(m, m * n >= 256 ? cfg.threads : 1, [&](size_t begin, size_t end, size_t) {
+    for (size_t d = begin; d < end; ++d) {
+      const Box& a = box[d];
+      const RleRef rd = dt[d];
+      for (size_t g = 0; g < n; ++g) {
+        const Box& b = box[m + g];
+        double& o = out[d * n + g];
+        o = 0;
+        // pycocotools computes mask IoU only where the boxes overlap, and checks sizes there.
+        const uint64_t x0 = std::max(a.x0, b.x0), x1 = std::min(a.x1, b.x1);
+        if (x1 <= x0 || std::min(a.y1, b.y1) <= std::max(a.y0, b.y0)) continue;
+        const RleRef rg = gt[g];
+        if (rd.h != rg.h || rd.w != rg.w) {
+          o = -1;
+          continue;
+        }
+        const uint64_t inter =
+            intersection(span(d), count(d), span(m + g), count(m + g), x0 * rd.h, x1 * rd.h);
+        if (inter == 0) continue;
+        const uint64_t uni = (iscrowd && iscrowd[g]) ? areas[d] : areas[d] + areas[m + g] - inter;
+        o = static_cast<double>(inter) / static_cast<double>(uni);
+      }
+    }
+  });
 }
 
 void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8_t* iscrowd,
@@ -211,7 +275,43 @@ void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8
   }
 }
 
-Batch merge(BatchView b, MergeOp op) {
+namespace {
+
+// Union: OR of every foreground run. Intersection: NOT of the OR of every background run.
+void merge_bitmap(BatchView b, MergeOp op, std::vector<count_t>& out) {
+  const uint64_t total = b.h[0] * b.w[0];
+  const uint64_t nwords = (total + 63) / 64;
+  std::vector<uint64_t> bits(nwords, 0);
+  const size_t parity = op == MergeOp::kUnion ? 1 : 0;
+  for (size_t i = 0; i < b.n; ++i) {
+    const RleRef r = b[i];
+    uint64_t pos = 0;
+    for (size_t j = 0; j < r.m; ++j) {
+      if ((j & 1) == parity) set_range(bits.data(), pos, pos + r.counts[j]);
+      pos += r.counts[j];
+    }
+  }
+  if (op == MergeOp::kIntersection)
+    for (auto& word : bits) word = ~word;
+  if (total & 63) bits[nwords - 1] &= ~uint64_t(0) >> (64 - (total & 63));
+  uint64_t previous_toggle = 0, carry = 0;
+  for (uint64_t k = 0; k < nwords; ++k) {
+    const uint64_t word = bits[k];
+    for (uint64_t t = word ^ ((word << 1) | carry); t; t &= t - 1) {
+      const uint64_t at = k * 64 + __builtin_ctzll(t);
+      out.push_back(at - previous_toggle);
+      previous_toggle = at;
+    }
+    carry = word >> 63;
+  }
+  // Foreground reaching the end gives a toggle at `total` (seen when total is not a multiple
+  // of 64): the run before it is then already the last count.
+  if (previous_toggle != total) out.push_back(total - previous_toggle);
+}
+
+}  // namespace
+
+Batch merge(BatchView b, MergeOp op, const Config& cfg) {
   Batch out;
   if (b.n == 0) {
     out.close(0, 0);
@@ -230,26 +330,28 @@ Batch merge(BatchView b, MergeOp op) {
     out.close(h, w);
     return out;
   }
+  if (cfg.isa != Isa::kScalar && h * w > 0 && (h * w + 63) / 64 <= kMaxBitmapWords) {
+    merge_bitmap(b, op, out.counts);
+    out.close(h, w);
+    return out;
+  }
   // Pairwise rounds (a balanced tree), so each run is touched O(log n) times.
-  std::vector<std::vector<count_t>> level;
-  level.reserve((b.n + 1) / 2);
-  for (size_t i = 0; i + 1 < b.n; i += 2) {
-    level.emplace_back();
-    merge_two(b[i], b[i + 1], op, level.back());
-  }
-  if (b.n % 2) {
-    const RleRef r = b[b.n - 1];
-    level.emplace_back(r.counts, r.counts + r.m);
-  }
   auto ref = [&](const std::vector<count_t>& c) { return RleRef{h, w, c.data(), c.size()}; };
+  std::vector<std::vector<count_t>> level((b.n + 1) / 2);
+  parallel_for(level.size(), cfg.threads, [&](size_t i) {
+    if (2 * i + 1 < b.n)
+      merge_two(b[2 * i], b[2 * i + 1], op, level[i]);
+    else
+      level[i].assign(b[2 * i].counts, b[2 * i].counts + b[2 * i].m);
+  });
   while (level.size() > 1) {
-    std::vector<std::vector<count_t>> next;
-    next.reserve((level.size() + 1) / 2);
-    for (size_t i = 0; i + 1 < level.size(); i += 2) {
-      next.emplace_back();
-      merge_two(ref(level[i]), ref(level[i + 1]), op, next.back());
-    }
-    if (level.size() % 2) next.push_back(std::move(level.back()));
+    std::vector<std::vector<count_t>> next((level.size() + 1) / 2);
+    parallel_for(next.size(), cfg.threads, [&](size_t i) {
+      if (2 * i + 1 < level.size())
+        merge_two(ref(level[2 * i]), ref(level[2 * i + 1]), op, next[i]);
+      else
+        next[i] = std::move(level[2 * i]);
+    });
     level.swap(next);
   }
   out.counts = std::move(level[0]);

@@ -23,7 +23,17 @@
 #include <string>
 #include <vector>
 
+#include "simd.hpp"
+
 namespace turborle {
+
+// How a call may run: the vector instruction set and the number of threads it may use.
+// Chosen by the caller (the bindings read TURBORLE_SIMD / TURBORLE_NUM_THREADS); the core
+// keeps no global settings.
+struct Config {
+  Isa isa = Isa::kScalar;
+  int threads = 1;
+};
 
 using count_t = uint64_t;
 
@@ -102,10 +112,11 @@ struct Source {
   uint64_t h = 0, w = 0;
 };
 // Validates and reads many masks into one batch. Messages name the mask index.
-Batch read_sources(const Source* sources, size_t n);
+Batch read_sources(const Source* sources, size_t n, const Config& cfg);
 // Serialises every mask of a batch: all strings back to back, string i at
 // out[offsets[i] .. offsets[i+1]).
-void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets);
+void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,
+                   const Config& cfg);
 
 // ---- encode / decode ----------------------------------------------------------------------
 
@@ -117,26 +128,26 @@ struct MaskView {
   uint64_t n = 0, h = 0, w = 0;
   int64_t stride_n = 0, stride_y = 0, stride_x = 0;
 };
-Batch encode(const MaskView& masks);
+Batch encode(const MaskView& masks, const Config& cfg);
 
 // Order of each decoded mask in the output buffer: column-major (pycocotools' layout) or
 // row-major (numpy's default).
 enum class Order { kColumnMajor, kRowMajor };
 // Writes mask i to out + i*h*w (every mask of the batch must have the same size h x w).
 // Every byte of the output is written (0 or 1).
-void decode(BatchView b, uint8_t* out, Order order);
+void decode(BatchView b, uint8_t* out, Order order, const Config& cfg);
 
 // ---- measurements ---------------------------------------------------------------------------
 
-void area(BatchView b, uint64_t* out);
+void area(BatchView b, uint64_t* out, const Config& cfg);
 // Tight box of the foreground, {x, y, width, height}; {0, 0, 0, 0} for an empty mask.
-void bbox(BatchView b, double* out);
+void bbox(BatchView b, double* out, const Config& cfg);
 
 // IoU of every pair, out[d*gt.n + g], with pycocotools' semantics: a crowd ground truth
 // (iscrowd[g] != 0) uses intersection / area(dt); pairs whose boxes do not overlap are 0;
 // pairs whose boxes overlap but whose sizes differ are -1; an empty intersection is 0.
 // iscrowd may be null (no crowd).
-void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out);
+void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, const Config& cfg);
 // The same for {x, y, w, h} boxes (pycocotools' bbIou, bit for bit).
 void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8_t* iscrowd,
              double* out);
@@ -144,7 +155,7 @@ void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8
 enum class MergeOp { kUnion, kIntersection };
 // Merges every mask of the batch (all of one size, else std::invalid_argument).
 // An empty batch gives a 0x0 mask with no counts; a single mask is copied as it is.
-Batch merge(BatchView b, MergeOp op);
+Batch merge(BatchView b, MergeOp op, const Config& cfg);
 
 // ---- rasterisation (pycocotools' exact rules) ---------------------------------------------
 

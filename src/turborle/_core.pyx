@@ -11,9 +11,10 @@ from libcpp.string cimport string
 from libcpp.vector cimport vector
 
 from turborle cimport _cpp as cpp
-from turborle._cpp cimport Batch, BatchView, MergeOp, Order, Source, MaskView, count_t
+from turborle._cpp cimport Batch, BatchView, Config, Isa, MaskView, MergeOp, Order, Source, count_t
 
 import operator
+import os
 
 import numpy as np
 
@@ -22,6 +23,65 @@ cimport numpy as cnp
 cnp.import_array()
 
 _MAX_DIM = 2 ** 62
+
+
+# ---- how calls run: SIMD level and threads -------------------------------------------------
+
+cdef Isa _isa = cpp.detect_isa()
+if os.environ.get("TURBORLE_SIMD"):
+    _isa = cpp.parse_isa(os.environ["TURBORLE_SIMD"].strip().lower().encode())
+
+
+def simd_level():
+    """SIMD level in use: 'scalar', 'neon', 'avx2' or 'avx512'."""
+    return cpp.isa_name(_isa).decode()
+
+
+def best_simd_level():
+    """Best SIMD level this CPU supports."""
+    return cpp.isa_name(cpp.detect_isa()).decode()
+
+
+def _set_simd(name):
+    """Switch the SIMD level for later calls (tests compare the paths); returns the old one."""
+    global _isa
+    old = simd_level()
+    _isa = cpp.parse_isa(name.encode())
+    return old
+
+
+def cpu_count():
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def default_threads():
+    """Threads a call uses when not told: TURBORLE_NUM_THREADS, else every CPU."""
+    value = os.environ.get("TURBORLE_NUM_THREADS", "").strip()
+    if not value:
+        return cpu_count()
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(f"TURBORLE_NUM_THREADS must be a positive integer, got {value!r}") from None
+    if n < 1:
+        raise ValueError(f"TURBORLE_NUM_THREADS must be a positive integer, got {value!r}")
+    return n
+
+
+cdef Config _config(object threads) except *:
+    cdef Config cfg
+    cfg.isa = _isa
+    if threads is None:
+        cfg.threads = default_threads()
+    else:
+        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+            raise ValueError(f"threads must be a positive integer, got {threads!r}")
+        cfg.threads = min(threads, 1024)
+    return cfg
 
 
 cdef class RLEs:
@@ -82,6 +142,12 @@ cdef object _uncompressed(object counts, str what):
         raise ValueError(f"{what}: uncompressed counts must be a flat list of integers")
     if arr.size == 0:
         return np.zeros(0, dtype=np.uint64)
+    if arr.dtype.kind == "O":  # Python ints beyond 64 bits, or mixed objects
+        for j, c in enumerate(arr):
+            if not isinstance(c, (int, np.integer)) or isinstance(c, bool):
+                raise TypeError(f"{what}: count {j} is not an integer ({c!r})")
+            if c < 0 or c > _MAX_DIM:
+                raise ValueError(f"{what}: count {j} ({c}) is out of range")
     if arr.dtype.kind not in "iu":
         raise TypeError(f"{what}: uncompressed counts must be integers, got {arr.dtype}")
     if arr.dtype.kind == "i" and arr.min() < 0:
@@ -90,7 +156,7 @@ cdef object _uncompressed(object counts, str what):
     return np.ascontiguousarray(arr, dtype=np.uint64)
 
 
-def from_objects(objs):
+def from_objects(objs, threads=None):
     """COCO dicts ({'size': [h, w], 'counts': str | bytes | list}) -> RLEs."""
     cdef Py_ssize_t n = len(objs), i
     cdef vector[Source] sources
@@ -129,17 +195,19 @@ def from_objects(objs):
             raise TypeError(f"{what}: 'counts' must be str, bytes or a list of integers, got "
                             f"{type(counts).__name__}")
     cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
     with nogil:  # parsing and validation only touch the buffers kept above
-        out.batch = cpp.read_sources(sources.data(), n)
+        out.batch = cpp.read_sources(sources.data(), n, cfg)
     return out
 
 
-def to_objects(RLEs rles):
+def to_objects(RLEs rles, threads=None):
     """RLEs -> list of {'size': [h, w], 'counts': bytes}."""
     cdef string buffer
     cdef vector[size_t] offsets
+    cdef Config cfg = _config(threads)
     with nogil:
-        cpp.write_strings(BatchView(rles.batch), buffer, offsets)
+        cpp.write_strings(BatchView(rles.batch), buffer, offsets, cfg)
     cdef size_t i, n = rles.batch.size()
     cdef const char* base = buffer.data()
     return [
@@ -149,7 +217,7 @@ def to_objects(RLEs rles):
     ]
 
 
-def encode(masks):
+def encode(masks, threads=None):
     """(n, h, w) array of any strides, bool or integer (nonzero = foreground) -> RLEs."""
     cdef cnp.ndarray arr = masks
     if arr.ndim != 3:
@@ -165,13 +233,17 @@ def encode(masks):
     v.n, v.h, v.w = arr.shape[0], arr.shape[1], arr.shape[2]
     v.stride_n, v.stride_y, v.stride_x = arr.strides[0], arr.strides[1], arr.strides[2]
     cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
     with nogil:
-        out.batch = cpp.encode(v)
+        out.batch = cpp.encode(v, cfg)
     return out
 
 
-def decode(RLEs rles, bint fortran):
-    """RLEs of one size -> (h, w, n) Fortran array (fortran) or (n, h, w) C array, uint8."""
+def decode(RLEs rles, bint fortran, out=None, threads=None):
+    """RLEs of one size -> (h, w, n) Fortran array (fortran) or (n, h, w) C array, uint8.
+
+    out: optional preallocated array of that shape and layout (uint8 or bool) to fill.
+    """
     cdef size_t n = rles.batch.size()
     if n == 0:
         raise ValueError("decode needs at least one mask")
@@ -180,32 +252,43 @@ def decode(RLEs rles, bint fortran):
         if rles.batch.h[i] != h or rles.batch.w[i] != w:
             raise ValueError(f"mask {i} has size {rles.batch.h[i]}x{rles.batch.w[i]} but mask 0 "
                              f"has size {h}x{w}; masks decoded together must have one size")
-    if fortran:
-        out = np.empty((h, w, n), dtype=np.uint8, order="F")
+    shape = (int(h), int(w), int(n)) if fortran else (int(n), int(h), int(w))
+    if out is None:
+        out = np.empty(shape, dtype=np.uint8, order="F" if fortran else "C")
     else:
-        out = np.empty((n, h, w), dtype=np.uint8)
+        if not isinstance(out, np.ndarray) or out.dtype not in (np.uint8, np.bool_):
+            raise TypeError("out must be a uint8 or bool numpy array")
+        if out.shape != shape:
+            raise ValueError(f"out has shape {out.shape}, expected {shape}")
+        if not (out.flags.f_contiguous if fortran else out.flags.c_contiguous):
+            raise ValueError("out must be " + ("Fortran" if fortran else "C") + "-contiguous")
+        if not out.flags.writeable:
+            raise ValueError("out is read-only")
     cdef uint8_t* data = <uint8_t*> cnp.PyArray_DATA(out)
     cdef Order order = Order.kColumnMajor if fortran else Order.kRowMajor
+    cdef Config cfg = _config(threads)
     with nogil:
-        cpp.decode(BatchView(rles.batch), data, order)
+        cpp.decode(BatchView(rles.batch), data, order, cfg)
     return out
 
 
-def area(RLEs rles):
+def area(RLEs rles, threads=None):
     """Foreground pixel count of each mask, uint64."""
     out = np.empty(rles.batch.size(), dtype=np.uint64)
     cdef uint64_t* data = <uint64_t*> cnp.PyArray_DATA(out)
+    cdef Config cfg = _config(threads)
     with nogil:
-        cpp.area(BatchView(rles.batch), data)
+        cpp.area(BatchView(rles.batch), data, cfg)
     return out
 
 
-def bbox(RLEs rles):
+def bbox(RLEs rles, threads=None):
     """(n, 4) float64 xywh tight boxes."""
     out = np.empty((rles.batch.size(), 4), dtype=np.float64)
     cdef double* data = <double*> cnp.PyArray_DATA(out)
+    cdef Config cfg = _config(threads)
     with nogil:
-        cpp.bbox(BatchView(rles.batch), data)
+        cpp.bbox(BatchView(rles.batch), data, cfg)
     return out
 
 
@@ -217,14 +300,15 @@ cdef const uint8_t* _crowd_ptr(object crowd, Py_ssize_t n) except? NULL:
     return <const uint8_t*> cnp.PyArray_DATA(crowd)
 
 
-def iou(RLEs dt, RLEs gt, crowd):
+def iou(RLEs dt, RLEs gt, crowd, threads=None):
     """(len(dt), len(gt)) IoU with pycocotools' semantics; crowd: uint8 array or None."""
     cdef size_t m = dt.batch.size(), n = gt.batch.size()
     cdef const uint8_t* flags = _crowd_ptr(crowd, n)
     out = np.empty((m, n), dtype=np.float64)
     cdef double* data = <double*> cnp.PyArray_DATA(out)
+    cdef Config cfg = _config(threads)
     with nogil:
-        cpp.iou(BatchView(dt.batch), BatchView(gt.batch), flags, data)
+        cpp.iou(BatchView(dt.batch), BatchView(gt.batch), flags, data, cfg)
     return out
 
 
@@ -241,12 +325,13 @@ def box_iou(cnp.ndarray dt, cnp.ndarray gt, crowd):
     return out
 
 
-def merge(RLEs rles, bint intersect):
+def merge(RLEs rles, bint intersect, threads=None):
     """Union (or intersection) of all masks as a one-mask RLEs."""
     cdef MergeOp op = MergeOp.kIntersection if intersect else MergeOp.kUnion
     cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
     with nogil:
-        out.batch = cpp.merge(BatchView(rles.batch), op)
+        out.batch = cpp.merge(BatchView(rles.batch), op, cfg)
     return out
 
 

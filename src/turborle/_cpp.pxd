@@ -3,7 +3,22 @@ from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.string cimport string
 from libcpp.vector cimport vector
 
+cdef extern from "simd.hpp" namespace "turborle" nogil:
+    cpdef enum class Isa(int):
+        kScalar
+        kNeon
+        kAvx2
+        kAvx512
+
+    Isa detect_isa()
+    const char* isa_name(Isa isa)
+    Isa parse_isa(const string& name) except +
+
 cdef extern from "turborle.hpp" namespace "turborle" nogil:
+    cdef cppclass Config:
+        Isa isa
+        int threads
+
     ctypedef uint64_t count_t
 
     cdef cppclass Batch:
@@ -40,16 +55,18 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
         kIntersection
 
     void check_size(uint64_t h, uint64_t w) except +
-    Batch read_sources(const Source* sources, size_t n) except +
-    void write_strings(BatchView b, string& out, vector[size_t]& offsets) except +
-    Batch encode(const MaskView& masks) except +
-    void decode(BatchView b, uint8_t* out, Order order) except +
-    void area(BatchView b, uint64_t* out) except +
-    void bbox(BatchView b, double* out) except +
-    void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out) except +
+    Batch read_sources(const Source* sources, size_t n, const Config& cfg) except +
+    void write_strings(BatchView b, string& out, vector[size_t]& offsets,
+                       const Config& cfg) except +
+    Batch encode(const MaskView& masks, const Config& cfg) except +
+    void decode(BatchView b, uint8_t* out, Order order, const Config& cfg) except +
+    void area(BatchView b, uint64_t* out, const Config& cfg) except +
+    void bbox(BatchView b, double* out, const Config& cfg) except +
+    void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out,
+             const Config& cfg) except +
     void box_iou(const double* dt, size_t m, const double* gt, size_t n,
                  const uint8_t* iscrowd, double* out) except +
-    Batch merge(BatchView b, MergeOp op) except +
+    Batch merge(BatchView b, MergeOp op, const Config& cfg) except +
     Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uint64_t h,
                              uint64_t w) except +
     Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) except +
