@@ -1,0 +1,555 @@
+"""A slow, obviously-correct reference implementation of COCO run-length encoding.
+
+Every function here works on plain Python and numpy values and is written for clarity, not
+speed: it is the oracle the test suite checks ``turborle.mask`` against. Nothing here imports
+the compiled core.
+
+Conventions
+-----------
+A mask of height ``h`` and width ``w`` is scanned column-major: pixel ``(x, y)`` has linear
+index ``x*h + y``. ``counts`` is a list of Python ints alternating background / foreground
+run lengths, starting with background (the first count may be 0). Counts are Python ints,
+so nothing here wraps, whatever the size of the mask.
+
+The canonical counts of a mask have no zero-length run except possibly the first, and sum
+to ``h*w``; an empty (``h*w == 0``) mask is ``[0]``. Functions that build counts return
+canonical counts; functions that read counts accept zero-length runs anywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from itertools import pairwise
+
+import numpy as np
+
+__all__ = [
+    "area",
+    "bbox",
+    "box_iou",
+    "box_to_counts",
+    "box_to_mask",
+    "canonical_counts",
+    "counts_to_string",
+    "decode_counts",
+    "encode_counts",
+    "iou",
+    "merge",
+    "poly_to_counts",
+    "poly_to_mask",
+    "string_to_counts",
+]
+
+# Polygon vertices are placed on a grid 5 times finer than the pixel grid.
+_POLY_SCALE = 5
+
+
+# ---- counts <-> dense masks -----------------------------------------------------------------
+
+
+def encode_counts(mask2d: np.ndarray) -> list[int]:
+    """Return the canonical COCO counts of a 2-D mask.
+
+    Parameters
+    ----------
+    mask2d : array_like, shape (h, w)
+        Any numeric or boolean array; nonzero elements are foreground.
+
+    Returns
+    -------
+    list of int
+        Run lengths of the column-major scan, starting with background.
+    """
+    mask = np.asarray(mask2d)
+    if mask.ndim != 2:
+        raise ValueError(f"expected a 2-D mask, got shape {mask.shape}")
+    flat = (mask != 0).ravel(order="F")
+    if flat.size == 0:
+        return [0]
+    # Positions where the value differs from the previous pixel start a new run.
+    starts = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    edges = [0, *starts.tolist(), int(flat.size)]
+    counts = [edges[i + 1] - edges[i] for i in range(len(edges) - 1)]
+    if flat[0]:
+        counts.insert(0, 0)  # the first run is always background
+    return counts
+
+
+def _check_counts(counts: Sequence[int], h: int, w: int) -> list[int]:
+    counts = [int(c) for c in counts]
+    if h < 0 or w < 0:
+        raise ValueError(f"negative size {h}x{w}")
+    if any(c < 0 for c in counts):
+        raise ValueError("negative count")
+    if sum(counts) != h * w:
+        raise ValueError(f"counts sum to {sum(counts)}, expected h*w = {h * w}")
+    return counts
+
+
+def decode_counts(counts: Sequence[int], h: int, w: int) -> np.ndarray:
+    """Return the dense mask of ``counts``.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Run lengths starting with background; zero-length runs are allowed.
+    h, w : int
+        Height and width of the mask.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` array of shape ``(h, w)`` in Fortran order, 1 for foreground.
+
+    Raises
+    ------
+    ValueError
+        If a count is negative or the counts do not sum to ``h*w``.
+    """
+    counts = _check_counts(counts, h, w)
+    values = np.arange(len(counts), dtype=np.int64) % 2  # 0, 1, 0, 1, ...
+    flat = np.repeat(values.astype(np.uint8), counts)
+    return np.asfortranarray(flat.reshape((h, w), order="F"))
+
+
+def canonical_counts(counts: Sequence[int]) -> list[int]:
+    """Return ``counts`` with zero-length runs removed (except a leading 0).
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Run lengths starting with background, possibly with zero-length runs.
+
+    Returns
+    -------
+    list of int
+        The canonical counts of the same mask (``[0]`` for an empty mask).
+    """
+    out: list[int] = [0]  # background run being extended
+    value = 0  # value of the run out[-1]
+    for i, c in enumerate(counts):
+        c = int(c)
+        if c == 0:
+            continue
+        run_value = i % 2
+        if run_value == value:
+            out[-1] += c
+        else:
+            out.append(c)
+            value = run_value
+    return out
+
+
+# ---- compressed strings ------------------------------------------------------------------------
+
+
+def counts_to_string(counts: Sequence[int]) -> bytes:
+    """Return the COCO compressed string of ``counts``.
+
+    Each count ``i > 2`` is stored as its difference from ``counts[i-2]`` (counts 0, 1 and 2
+    are stored as they are), in little-endian groups of 5 bits; a group carries bit 0x20 when
+    more groups follow and is written as the byte ``group + 48``.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Non-negative run lengths.
+
+    Returns
+    -------
+    bytes
+        Characters in ``'0'..'o'``.
+    """
+    counts = [int(c) for c in counts]
+    if any(c < 0 for c in counts):
+        raise ValueError("negative count")
+    out = bytearray()
+    for i, c in enumerate(counts):
+        x = c - counts[i - 2] if i > 2 else c
+        while True:
+            group = x & 0x1F
+            x >>= 5  # arithmetic shift: Python ints are signed
+            # The decoder sign-extends from the last group's bit 0x10, so stop only when
+            # the remaining bits equal that sign.
+            more = x != -1 if group & 0x10 else x != 0
+            if more:
+                group |= 0x20
+            out.append(group + 48)
+            if not more:
+                break
+    return bytes(out)
+
+
+def string_to_counts(s: bytes | str) -> list[int]:
+    """Parse a COCO compressed string.
+
+    Parameters
+    ----------
+    s : bytes or str
+        The compressed counts.
+
+    Returns
+    -------
+    list of int
+        The counts (not checked against any size).
+
+    Raises
+    ------
+    ValueError
+        For a byte outside ``'0'..'o'``, a string that ends inside a group, or a negative
+        count.
+    """
+    data = s.encode("ascii") if isinstance(s, str) else bytes(s)
+    counts: list[int] = []
+    p = 0
+    while p < len(data):
+        x = 0
+        k = 0
+        while True:
+            if p >= len(data):
+                raise ValueError("string ends inside a group")
+            byte = data[p]
+            if not 48 <= byte <= 111:
+                raise ValueError(f"byte {byte!r} at {p} is outside '0'..'o'")
+            c = byte - 48
+            x |= (c & 0x1F) << (5 * k)
+            p += 1
+            k += 1
+            if not c & 0x20:
+                if c & 0x10:
+                    x -= 1 << (5 * k)  # sign-extend from the last group's bit 0x10
+                break
+        if len(counts) > 2:
+            x += counts[-2]
+        if x < 0:
+            raise ValueError(f"count {len(counts)} is negative ({x})")
+        counts.append(x)
+    return counts
+
+
+# ---- measurements ------------------------------------------------------------------------------
+
+
+def _foreground_runs(counts: Sequence[int]) -> list[tuple[int, int]]:
+    """Half-open linear intervals ``[start, end)`` of the non-empty foreground runs."""
+    runs = []
+    pos = 0
+    for i, c in enumerate(counts):
+        c = int(c)
+        if i % 2 == 1 and c > 0:
+            runs.append((pos, pos + c))
+        pos += c
+    return runs
+
+
+def _runs_to_counts(runs: Iterable[tuple[int, int]], total: int) -> list[int]:
+    """Canonical counts of the sorted, disjoint foreground intervals ``runs``."""
+    counts = []
+    pos = 0
+    for start, end in runs:
+        counts += [start - pos, end - start]
+        pos = end
+    counts.append(total - pos)
+    return canonical_counts(counts)
+
+
+def area(counts: Sequence[int]) -> int:
+    """Return the number of foreground pixels (the sum of the odd-indexed counts)."""
+    return sum(int(c) for c in counts[1::2])
+
+
+def bbox(counts: Sequence[int], h: int, w: int) -> list[float]:
+    """Return the tight box ``[x, y, width, height]`` of the foreground.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Counts of an ``h x w`` mask.
+    h, w : int
+        Size of the mask.
+
+    Returns
+    -------
+    list of float
+        ``[0.0, 0.0, 0.0, 0.0]`` for a mask with no foreground.
+    """
+    counts = _check_counts(counts, h, w)
+    runs = _foreground_runs(counts)
+    if not runs:
+        return [0.0, 0.0, 0.0, 0.0]
+    xs, xe, ys, ye = w, -1, h, -1
+    for start, end in runs:
+        x0, y0 = divmod(start, h)
+        x1, y1 = divmod(end - 1, h)
+        xs, xe = min(xs, x0), max(xe, x1)
+        if x0 == x1:
+            ys, ye = min(ys, y0), max(ye, y1)
+        else:
+            # The run covers the bottom of column x0 and the top of column x1.
+            ys, ye = 0, h - 1
+    return [float(xs), float(ys), float(xe - xs + 1), float(ye - ys + 1)]
+
+
+def _intersect_runs(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Intersection of two sorted lists of disjoint half-open intervals."""
+    out = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start = max(a[i][0], b[j][0])
+        end = min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def _union_runs(runs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Union of half-open intervals, as sorted disjoint intervals."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(runs):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
+def merge(list_of_counts: Sequence[Sequence[int]], h: int, w: int, intersect: bool) -> list[int]:
+    """Return the canonical counts of the union or intersection of masks of one size.
+
+    Parameters
+    ----------
+    list_of_counts : sequence of sequences of int
+        Counts of ``h x w`` masks.
+    h, w : int
+        Size of every mask.
+    intersect : bool
+        Intersection if true, union otherwise.
+
+    Returns
+    -------
+    list of int
+        Canonical counts; ``[]`` for an empty list (pycocotools' ``merge([])`` is a 0x0 mask
+        with an empty counts string).
+    """
+    if len(list_of_counts) == 0:
+        return []
+    runs = [_foreground_runs(_check_counts(c, h, w)) for c in list_of_counts]
+    if intersect:
+        result = runs[0]
+        for other in runs[1:]:
+            result = _intersect_runs(result, other)
+    else:
+        result = _union_runs(r for mask_runs in runs for r in mask_runs)
+    return _runs_to_counts(result, h * w)
+
+
+def box_iou(dt_boxes, gt_boxes, iscrowd) -> np.ndarray:
+    """Return the IoU of every pair of ``[x, y, width, height]`` boxes.
+
+    The arithmetic is pycocotools' ``bbIou``, operation for operation in IEEE double
+    precision, so the results are bit-identical: the overlap is
+    ``fmin(dx+dw, gx+gw) - fmax(dx, gx)`` (and likewise in y); a pair whose overlap is not
+    positive in x or in y is 0; otherwise it is ``i / u`` with ``i = ow*oh`` and
+    ``u = da`` for a crowd ground truth, ``(da + ga) - i`` otherwise.
+
+    Parameters
+    ----------
+    dt_boxes, gt_boxes : array_like, shape (m, 4) and (n, 4)
+    iscrowd : sequence of bool, length n, or None (no crowd)
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64`` array of shape ``(m, n)``.
+    """
+    dt = np.asarray(dt_boxes, dtype=np.float64).reshape(-1, 4)
+    gt = np.asarray(gt_boxes, dtype=np.float64).reshape(-1, 4)
+    crowd = [False] * len(gt) if iscrowd is None else [bool(c) for c in iscrowd]
+    if len(crowd) != len(gt):
+        raise ValueError("iscrowd must have one entry per ground truth")
+    out = np.zeros((len(dt), len(gt)), dtype=np.float64)
+    with np.errstate(all="ignore"):  # C semantics: x/0 is inf or nan, no trap
+        for g in range(len(gt)):
+            gx, gy, gw, gh = (np.float64(v) for v in gt[g])
+            ga = gw * gh
+            for d in range(len(dt)):
+                dx, dy, dw, dh = (np.float64(v) for v in dt[d])
+                da = dw * dh
+                ow = np.fmin(dw + dx, gw + gx) - np.fmax(dx, gx)
+                if ow <= 0:
+                    continue
+                oh = np.fmin(dh + dy, gh + gy) - np.fmax(dy, gy)
+                if oh <= 0:
+                    continue
+                i = ow * oh
+                u = da if crowd[g] else da + ga - i
+                out[d, g] = i / u
+    return out
+
+
+def iou(dt_list, gt_list, iscrowd) -> np.ndarray | list:
+    """Return the IoU of every pair of masks, with pycocotools' semantics.
+
+    For each pair, the IoU of the two masks' tight boxes (:func:`box_iou`, same crowd flag)
+    is computed first; a pair whose boxes give a non-positive value keeps that value (0).
+    Otherwise the pair is -1 if the two masks have different sizes, else
+    ``intersection / union`` (``intersection / area(dt)`` for a crowd ground truth), and 0
+    when the intersection is empty.
+
+    Parameters
+    ----------
+    dt_list, gt_list : sequence of (counts, h, w)
+    iscrowd : sequence of bool, length ``len(gt_list)``, or None (no crowd)
+
+    Returns
+    -------
+    numpy.ndarray or list
+        ``float64`` array of shape ``(len(dt_list), len(gt_list))``, or ``[]`` when either
+        list is empty (as pycocotools).
+    """
+    crowd = [False] * len(gt_list) if iscrowd is None else [bool(c) for c in iscrowd]
+    if len(crowd) != len(gt_list):
+        raise ValueError("iscrowd must have one entry per ground truth")
+    if len(dt_list) == 0 or len(gt_list) == 0:
+        return []
+    dt_boxes = [bbox(c, h, w) for c, h, w in dt_list]
+    gt_boxes = [bbox(c, h, w) for c, h, w in gt_list]
+    out = box_iou(dt_boxes, gt_boxes, crowd)
+    for d, (dc, dh, dw) in enumerate(dt_list):
+        for g, (gc, gh, gw) in enumerate(gt_list):
+            if not out[d, g] > 0:
+                continue
+            if (dh, dw) != (gh, gw):
+                out[d, g] = -1.0
+                continue
+            dt_runs = _foreground_runs(dc)
+            gt_runs = _foreground_runs(gc)
+            inter = sum(e - s for s, e in _intersect_runs(dt_runs, gt_runs))
+            if inter == 0:
+                out[d, g] = 0.0
+                continue
+            denom = area(dc) if crowd[g] else area(dc) + area(gc) - inter
+            out[d, g] = inter / denom
+    return out
+
+
+# ---- polygons and boxes ---------------------------------------------------------------------
+
+
+def _dda_walk(x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int]]:
+    """Points of the edge (x0, y0) -> (x1, y1) on the upsampled grid, start to end.
+
+    The walk steps one unit along the major axis (x when ``|dx| >= |dy|``) and rounds the
+    minor coordinate with ``int(v + 0.5)`` (truncation toward zero). It always runs from
+    the smaller to the larger major coordinate, so the two directions of one edge give the
+    same points; the points are returned in the edge's own direction.
+    """
+    dx, dy = abs(x1 - x0), abs(y1 - y0)
+    x_major = dx >= dy
+    flip = (x_major and x0 > x1) or (not x_major and y0 > y1)
+    if flip:
+        x0, y0, x1, y1 = x1, y1, x0, y0
+    points = []
+    if x_major:
+        slope = (y1 - y0) / dx if dx else 0.0  # a single point when dx == dy == 0
+        for d in range(dx + 1):
+            t = dx - d if flip else d
+            points.append((t + x0, int(y0 + slope * t + 0.5)))
+    else:
+        slope = (x1 - x0) / dy
+        for d in range(dy + 1):
+            t = dy - d if flip else d
+            points.append((int(x0 + slope * t + 0.5), t + y0))
+    return points
+
+
+def _check_polygon(xy: Sequence[float]) -> list[float]:
+    coords = [float(v) for v in np.asarray(xy, dtype=np.float64).ravel()]
+    if len(coords) % 2:
+        raise ValueError("a polygon needs an even number of coordinates")
+    if not all(math.isfinite(v) for v in coords):
+        raise ValueError("polygon coordinates must be finite")
+    return coords
+
+
+def poly_to_counts(xy: Sequence[float], h: int, w: int) -> list[int]:
+    """Rasterise a polygon exactly as pycocotools' ``frPoly`` and return canonical counts.
+
+    Steps: each vertex is scaled by 5 and truncated with ``int(5*v + 0.5)``; the closed
+    boundary is walked edge by edge on that grid (:func:`_dda_walk`); wherever two
+    consecutive boundary points differ in x, the column ``u`` (the smaller x of the two
+    points when x decreases, the larger minus 1 when it increases) maps to pixel column
+    ``(u + 0.5)/5 - 0.5``, kept only if that is an integer in ``[0, w-1]``; the row is
+    ``ceil`` of ``(min(v) + 0.5)/5 - 0.5`` clamped to ``[0, h]``. Each kept point toggles
+    the mask from linear index ``x*h + y`` onwards; toggles at the same index cancel
+    pairwise.
+
+    Parameters
+    ----------
+    xy : sequence of float
+        ``[x0, y0, x1, y1, ...]``, an even number of finite coordinates.
+    h, w : int
+        Size of the mask.
+
+    Returns
+    -------
+    list of int
+        Canonical counts of the ``h x w`` mask.
+    """
+    coords = _check_polygon(xy)
+    if h * w == 0:
+        return [0]
+    k = len(coords) // 2
+    if k == 0:
+        return [h * w]
+    xs = [int(_POLY_SCALE * coords[2 * j] + 0.5) for j in range(k)]
+    ys = [int(_POLY_SCALE * coords[2 * j + 1] + 0.5) for j in range(k)]
+    boundary: list[tuple[int, int]] = []
+    for j in range(k):
+        nxt = (j + 1) % k
+        boundary += _dda_walk(xs[j], ys[j], xs[nxt], ys[nxt])
+
+    toggles: Counter[int] = Counter()
+    for (u_prev, v_prev), (u, v) in pairwise(boundary):
+        if u == u_prev:
+            continue
+        u_col = u if u < u_prev else u - 1
+        col = (u_col + 0.5) / _POLY_SCALE - 0.5
+        if math.floor(col) != col or col < 0 or col > w - 1:
+            continue
+        row = (min(v, v_prev) + 0.5) / _POLY_SCALE - 0.5
+        row = math.ceil(min(max(row, 0.0), float(h)))
+        toggles[int(col) * h + row] += 1
+
+    # Positions toggled an odd number of times; a toggle at h*w changes nothing.
+    positions = sorted(p for p, n in toggles.items() if n % 2 and p < h * w)
+    runs = [(positions[i], positions[i + 1] if i + 1 < len(positions) else h * w)
+            for i in range(0, len(positions), 2)]
+    return _runs_to_counts(runs, h * w)
+
+
+def poly_to_mask(xy: Sequence[float], h: int, w: int) -> np.ndarray:
+    """Dense ``uint8`` Fortran ``(h, w)`` mask of :func:`poly_to_counts`."""
+    return decode_counts(poly_to_counts(xy, h, w), h, w)
+
+
+def box_to_counts(x: float, y: float, bw: float, bh: float, h: int, w: int) -> list[int]:
+    """Rasterise the box ``[x, y, bw, bh]`` as pycocotools' ``frBbox`` does.
+
+    The box is the polygon ``(xs, ys), (xs, ye), (xe, ye), (xe, ys)`` with ``xs = x``,
+    ``xe = x + bw``, ``ys = y``, ``ye = y + bh``, rasterised by :func:`poly_to_counts`.
+    """
+    xs, ys = float(x), float(y)
+    xe, ye = xs + float(bw), ys + float(bh)
+    return poly_to_counts([xs, ys, xs, ye, xe, ye, xe, ys], h, w)
+
+
+def box_to_mask(x: float, y: float, bw: float, bh: float, h: int, w: int) -> np.ndarray:
+    """Dense ``uint8`` Fortran ``(h, w)`` mask of :func:`box_to_counts`."""
+    return decode_counts(box_to_counts(x, y, bw, bh, h, w), h, w)

@@ -1,0 +1,30 @@
+"""Shared pytest configuration: hypothesis profiles and the helper-module path.
+
+Select a hypothesis profile with the environment variable ``HYPOTHESIS_PROFILE``:
+
+``dev`` (default)
+    Few examples, for a quick local run.
+``ci``
+    More examples; the whole suite stays within a few minutes on 2 cores.
+``expensive``
+    Many examples, for an occasional long run.
+"""
+
+import os
+import sys
+
+from hypothesis import HealthCheck, settings
+
+# The test modules share generators and strategies through tests/maskgen.py; make it
+# importable whatever pytest's import mode is.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+_COMMON = {
+    "deadline": None,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+    "print_blob": True,
+}
+settings.register_profile("dev", max_examples=25, **_COMMON)
+settings.register_profile("ci", max_examples=200, derandomize=True, **_COMMON)
+settings.register_profile("expensive", max_examples=1000, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
