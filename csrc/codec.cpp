@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels.hpp"
+#include "parse.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -82,55 +83,54 @@ void write_string(const count_t* counts, size_t m, char* out) {
 
 void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
                   std::vector<count_t>& out) {
-  check_size(h, w);
-  const uint64_t total = h * w;
-  const size_t first = out.size();
-  uint64_t sum = 0;
-  size_t p = 0;
-  while (p < len) {
-    const size_t start = p;
-    __int128 x = 0;
-    int k = 0;
-    bool more = true;
-    int c = 0;
-    while (more) {
-      if (p == len)
-        throw std::invalid_argument("counts string ends inside a value (at byte " +
-                                    std::to_string(start) + ")");
-      c = static_cast<unsigned char>(s[p]) - kFirstChar;
-      if (c < 0 || c >= kAlphabet)
-        throw std::invalid_argument("byte " + byte_repr(static_cast<unsigned char>(s[p])) +
-                                    " at offset " + std::to_string(p) +
-                                    " is outside the COCO alphabet '0'..'o'");
-      if (k == kMaxGroups)
-        throw std::invalid_argument("value at byte " + std::to_string(start) +
-                                    " is longer than 64 bits");
-      x |= static_cast<__int128>(c & 0x1f) << (kGroupBits * k);
-      more = c & 0x20;
-      ++p;
-      ++k;
-    }
-    if (c & 0x10) x -= static_cast<__int128>(1) << (kGroupBits * k);  // sign-extend
-    const size_t i = out.size() - first;
-    if (i > 2) x += out[out.size() - 2];
-    if (x < 0)
-      throw std::invalid_argument("count " + std::to_string(i) + " (at byte " +
-                                  std::to_string(start) + ") is negative");
-    if (x > static_cast<__int128>(total - sum))
-      throw std::invalid_argument("counts sum to more than h*w = " +
-                                  std::to_string(total) + " (at byte " + std::to_string(start) +
-                                  ")");
-    sum += static_cast<uint64_t>(x);
-    out.push_back(static_cast<count_t>(x));
-  }
-  if (sum != total)
-    throw std::invalid_argument("counts sum to " + std::to_string(sum) +
-                                ", not h*w = " + std::to_string(total) + " for size " +
-                                std::to_string(h) + "x" + std::to_string(w));
+  out.reserve(out.size() + len);  // at most one count per character (callers reserve for many)
+  parse_counts(s, len, h, w, [&out](count_t c) { out.push_back(c); });  // (holds &out)
+}
+
+__int128 parse_long_value(const unsigned char* u, size_t len, size_t& p) {
+  const size_t start = p;
+  __int128 x = 0;
+  int k = 0;
+  unsigned c;
+  do {
+    if (p == len) fail_truncated(start);
+    c = static_cast<unsigned>(u[p]) - kFirstChar;
+    if (c >= static_cast<unsigned>(kAlphabet)) fail_alphabet(u[p], p);
+    if (k == kMaxGroups)
+      throw std::invalid_argument("value at byte " + std::to_string(start) +
+                                  " is longer than 64 bits");
+    x |= static_cast<__int128>(c & 0x1f) << (kGroupBits * k);
+    ++p;
+    ++k;
+  } while (c & 0x20);
+  if (c & 0x10) x -= static_cast<__int128>(1) << (kGroupBits * k);  // sign-extend
+  return x;
+}
+
+void fail_truncated(size_t start) {
+  throw std::invalid_argument("counts string ends inside a value (at byte " +
+                              std::to_string(start) + ")");
+}
+
+void fail_alphabet(unsigned char c, size_t at) {
+  throw std::invalid_argument("byte " + byte_repr(c) + " at offset " + std::to_string(at) +
+                              " is outside the COCO alphabet '0'..'o'");
+}
+
+void fail_value(const char* why, size_t m, size_t start, uint64_t total) {
+  throw std::invalid_argument(std::string(why) + " (count " + std::to_string(m) + " at byte " +
+                              std::to_string(start) + ", h*w = " + std::to_string(total) + ")");
+}
+
+void fail_sum(uint64_t sum, uint64_t h, uint64_t w) {
+  throw std::invalid_argument("counts sum to " + std::to_string(sum) + ", not h*w = " +
+                              std::to_string(h * w) + " for size " + std::to_string(h) + "x" +
+                              std::to_string(w));
 }
 
 Batch read_sources(const Source* sources, size_t n, const Config& cfg) {
-  return build_batch(n, cfg, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+  auto size_hint = [&](size_t i) { return sources[i].counts ? sources[i].m : sources[i].len; };
+  return build_batch(n, cfg, size_hint, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
     const Source& s = sources[i];
     try {
       if (s.counts) {
@@ -164,6 +164,50 @@ void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,
       write_string(r.counts, r.m, &out[offsets[i]]);
     }
   });
+}
+
+Batch from_columns(const count_t* counts, size_t m, const uint64_t* offsets,
+                   const uint64_t* h, const uint64_t* w, size_t n) {
+  if (offsets[0] != 0) throw std::invalid_argument("offsets[0] must be 0");
+  if (offsets[n] != m)
+    throw std::invalid_argument("offsets[-1] = " + std::to_string(offsets[n]) +
+                                " must equal the number of counts, " + std::to_string(m));
+  for (size_t i = 0; i < n; ++i) {
+    if (offsets[i + 1] < offsets[i])
+      throw std::invalid_argument("offsets decrease at mask " + std::to_string(i));
+    try {
+      check_counts(counts + offsets[i], offsets[i + 1] - offsets[i], h[i], w[i]);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
+    }
+  }
+  Batch b;
+  b.h.assign(h, h + n);
+  b.w.assign(w, w + n);
+  b.offsets.assign(offsets, offsets + n + 1);
+  b.counts.assign(counts, counts + m);
+  return b;
+}
+
+Batch take(BatchView b, const uint64_t* index, size_t k) {
+  Batch out;
+  for (size_t t = 0; t < k; ++t) {
+    if (index[t] >= b.n)
+      throw std::invalid_argument("index " + std::to_string(index[t]) + " out of range for " +
+                                  std::to_string(b.n) + " masks");
+    const RleRef r = b[index[t]];
+    out.counts.insert(out.counts.end(), r.counts, r.counts + r.m);
+    out.close(r.h, r.w);
+  }
+  return out;
+}
+
+void append(Batch& out, BatchView b) {
+  for (size_t i = 0; i < b.n; ++i) {
+    const RleRef r = b[i];
+    out.counts.insert(out.counts.end(), r.counts, r.counts + r.m);
+    out.close(r.h, r.w);
+  }
 }
 
 }  // namespace turborle

@@ -27,20 +27,17 @@ inline void prefetch_row(const uint8_t* row, uint64_t w) {
 void encode_rows(const uint8_t* mask, int64_t stride_y, uint64_t h, uint64_t w, Isa isa,
                  std::vector<count_t>& out) {
   const uint64_t words = (w + 63) / 64;
-  std::vector<uint64_t> first(words), prev(words), cur(words);
+  std::vector<uint64_t> first(words), prev(words, 0);
   std::vector<uint32_t> tx, ty;  // vertical transitions (x, y), y >= 1, in row order
-  pack_row(isa, mask, w, first.data());
-  prev = first;
+  std::vector<uint32_t> changed(w);
+  row_changes(isa, mask, w, prev.data(), changed.data());
+  first = prev;
   for (uint64_t y = 1; y < h; ++y) {
-    if (y + kPrefetchRows < h) prefetch_row(mask + static_cast<int64_t>(y + kPrefetchRows) * stride_y, w);
-    pack_row(isa, mask + static_cast<int64_t>(y) * stride_y, w, cur.data());
-    for (uint64_t k = 0; k < words; ++k) {
-      for (uint64_t d = cur[k] ^ prev[k]; d; d &= d - 1) {
-        tx.push_back(static_cast<uint32_t>(k * 64 + __builtin_ctzll(d)));
-        ty.push_back(static_cast<uint32_t>(y));
-      }
-    }
-    prev.swap(cur);
+    const uint8_t* row = mask + static_cast<int64_t>(y) * stride_y;
+    if (y + kPrefetchRows < h) prefetch_row(row + kPrefetchRows * stride_y, w);
+    const size_t n = row_changes(isa, row, w, prev.data(), changed.data());
+    tx.insert(tx.end(), changed.begin(), changed.begin() + n);
+    ty.insert(ty.end(), n, static_cast<uint32_t>(y));
   }
   const std::vector<uint64_t>& last = prev;
   // Counting sort by column; rows stay in increasing order inside each column.
@@ -103,7 +100,7 @@ void encode_one(const MaskView& v, const uint8_t* mask, Isa isa, std::vector<cou
 
 Batch encode(const MaskView& v, const Config& cfg) {
   check_size(v.h, v.w);
-  return build_batch(v.n, cfg, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+  return build_batch(v.n, cfg, [](size_t) { return size_t(0); }, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
     thread_local std::vector<uint8_t> tile;
     encode_one(v, v.data + static_cast<int64_t>(i) * v.stride_n, cfg.isa, out, tile);
     h = v.h;

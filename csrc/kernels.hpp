@@ -57,12 +57,20 @@ size_t parallel_chunks(size_t n, int threads, Fn&& fn) {
   return chunks;
 }
 
-// Runs fill(i, counts) for every mask i in parallel and assembles the batch in order.
-template <class Fill>
-Batch build_batch(size_t n, const Config& cfg, Fill&& fill) {
+// Runs fill(i, counts, h, w) for every mask i in parallel and assembles the batch in order.
+// size_hint(i) bounds the counts mask i adds: each chunk reserves their sum once (reserved
+// pages cost nothing until written), so no vector regrows.
+template <class Hint, class Fill>
+Batch build_batch(size_t n, const Config& cfg, Hint&& size_hint, Fill&& fill) {
   std::vector<Batch> parts(cfg.threads > 1 ? std::min<size_t>(n, size_t(cfg.threads) * 4) : 1);
   const size_t chunks = parallel_chunks(n, cfg.threads, [&](size_t begin, size_t end, size_t c) {
     Batch& part = parts[c];
+    size_t reserve = 0;
+    for (size_t i = begin; i < end; ++i) reserve += size_hint(i);
+    part.counts.reserve(reserve);
+    part.h.reserve(end - begin);
+    part.w.reserve(end - begin);
+    part.offsets.reserve(end - begin + 1);
     for (size_t i = begin; i < end; ++i) {
       uint64_t h = 0, w = 0;
       fill(i, part.counts, h, w);
@@ -70,6 +78,7 @@ Batch build_batch(size_t n, const Config& cfg, Fill&& fill) {
     }
   });
   if (chunks <= 1) return chunks ? std::move(parts[0]) : Batch{};
+  // (Concatenation copies once; the chunks' own buffers are freed with `parts`.)
   Batch b;
   size_t total = 0;
   for (size_t c = 0; c < chunks; ++c) total += parts[c].counts.size();

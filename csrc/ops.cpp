@@ -5,8 +5,8 @@
 // search).
 //
 // Merge has two algorithms. The reference (Isa::kScalar) is a balanced tree of pairwise
-// merges on runs. The vector path ORs every mask's runs into one bitmap and scans it for
-// value changes; it is used when the bitmap fits a memory budget. Results are identical (the
+// sweeps over run boundaries. The vector path paints every mask's runs into one bitmap and
+// scans it for value changes; it is used when the bitmap fits a memory budget. Results are identical (the
 // tests compare both paths).
 #include <algorithm>
 #include <cmath>
@@ -14,6 +14,7 @@
 #include <string>
 
 #include "kernels.hpp"
+#include "parse.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -45,29 +46,65 @@ struct Box {
   uint64_t x0 = 0, y0 = 0, x1 = 0, y1 = 0;
 };
 
-Box tight_box(RleRef r) {
-  Box b;
-  if (r.h == 0) return b;
-  Foreground fg(r);
-  bool any = false;
-  uint64_t xs = 0, xe = 0, ys = r.h, ye = 0;
-  while (fg.advance()) {
-    if (fg.end == fg.begin) continue;
-    const uint64_t first = fg.begin, last = fg.end - 1;
-    const uint64_t xa = first / r.h, xb = last / r.h;
-    if (!any) xs = xa;
-    any = true;
-    xe = xb;
-    if (xa != xb) {
-      ys = 0;
-      ye = r.h - 1;
-    } else {
-      ys = std::min(ys, first - xa * r.h);
-      ye = std::max(ye, last - xb * r.h);
+// The tight box of a mask, built from its counts one at a time (so it also works while a
+// string is being parsed).
+class BoxBuilder {
+ public:
+  explicit BoxBuilder(uint64_t h) : h_(h), ys_(h) {}
+  void add(count_t c) {
+    if ((j_++ & 1) && c > 0 && h_ > 0) {
+      const uint64_t first = pos_, last = pos_ + c - 1;
+      // Runs come in order, so the column is found by stepping forward; a division only
+      // for long jumps.
+      seek(first);
+      const uint64_t xa = x_, ya = first - column_start_;
+      if (!any_) xs_ = xa;
+      any_ = true;
+      if (last - column_start_ >= h_) {  // the run crosses into later columns: every row
+        seek(last);
+        ys_ = 0;
+        ye_ = h_ - 1;
+      } else {
+        ys_ = std::min(ys_, ya);
+        ye_ = std::max(ye_, last - column_start_);
+      }
+      xe_ = x_;
+    }
+    pos_ += c;
+  }
+  Box finish() const { return any_ ? Box{xs_, ys_, xe_ + 1, ye_ + 1} : Box{}; }
+
+ private:
+  void seek(uint64_t at) {  // column of position `at` (never behind the current one)
+    if (at - column_start_ >= 4 * h_) {
+      x_ = at / h_;
+      column_start_ = x_ * h_;
+    }
+    while (at - column_start_ >= h_) {
+      ++x_;
+      column_start_ += h_;
     }
   }
-  if (!any) return b;
-  return {xs, ys, xe + 1, ye + 1};
+
+  uint64_t h_;
+  uint64_t pos_ = 0;
+  size_t j_ = 0;
+  uint64_t x_ = 0, column_start_ = 0;
+  bool any_ = false;
+  uint64_t xs_ = 0, xe_ = 0, ys_, ye_ = 0;
+};
+
+Box tight_box(RleRef r) {
+  BoxBuilder box(r.h);
+  for (size_t j = 0; j < r.m; ++j) box.add(r.counts[j]);
+  return box.finish();
+}
+
+void write_box(const Box& box, double* out) {
+  out[0] = static_cast<double>(box.x0);
+  out[1] = static_cast<double>(box.y0);
+  out[2] = static_cast<double>(box.x1 - box.x0);
+  out[3] = static_cast<double>(box.y1 - box.y0);
 }
 
 uint64_t area_of(RleRef r) {
@@ -76,63 +113,44 @@ uint64_t area_of(RleRef r) {
   return a;
 }
 
-// Appends foreground intervals, joining touching ones, and closes them into canonical counts.
-class IntervalWriter {
- public:
-  explicit IntervalWriter(std::vector<count_t>& out) : out_(out) {}
-  void add(uint64_t begin, uint64_t end) {
-    if (end <= begin) return;
-    if (any_ && begin == last_end_) {
-      out_.back() += end - begin;
-    } else {
-      out_.push_back(begin - last_end_);
-      out_.push_back(end - begin);
-    }
-    any_ = true;
-    last_end_ = end;
+// Truth table of an operation on two pixels: bit (2*a + b) is the result for values a, b.
+uint8_t truth_table(MergeOp op) {
+  switch (op) {
+    case MergeOp::kUnion: return 0b1110;
+    case MergeOp::kIntersection: return 0b1000;
+    case MergeOp::kXor: return 0b0110;
+    default: return 0b0100;  // a and not b
   }
-  void finish(uint64_t total) {
-    if (!any_ || total > last_end_) out_.push_back(total - last_end_);
-  }
-
- private:
-  std::vector<count_t>& out_;
-  bool any_ = false;
-  uint64_t last_end_ = 0;
-};
-
-void merge_two(RleRef a, RleRef b, MergeOp op, std::vector<count_t>& out) {
-  IntervalWriter writer(out);
-  Foreground fa(a), fb(b);
-  bool more_a = fa.advance(), more_b = fb.advance();
-  if (op == MergeOp::kIntersection) {
-    while (more_a && more_b) {
-      writer.add(std::max(fa.begin, fb.begin), std::min(fa.end, fb.end));
-      if (fa.end <= fb.end)
-        more_a = fa.advance();
-      else
-        more_b = fb.advance();
-    }
-  } else {
-    // Union: take intervals in order of their start; the writer joins touching ones and
-    // overlapping ones are clipped to what is new.
-    uint64_t covered = 0;
-    while (more_a || more_b) {
-      Foreground& f = (!more_b || (more_a && fa.begin <= fb.begin)) ? fa : fb;
-      const uint64_t begin = std::max(f.begin, covered);
-      if (f.end > begin) {
-        writer.add(begin, f.end);
-        covered = f.end;
-      }
-      if (&f == &fa)
-        more_a = fa.advance();
-      else
-        more_b = fb.advance();
-    }
-  }
-  writer.finish(a.h * a.w);
 }
 
+// Walks the run boundaries of two masks together and writes canonical counts of
+// table(a, b). Zero-length runs are harmless: they toggle a value twice at one position.
+void merge_two(RleRef a, RleRef b, uint8_t table, std::vector<count_t>& out) {
+  const uint64_t total = a.h * a.w;
+  size_t ia = 0, ib = 0;
+  uint64_t next_a = a.m ? a.counts[0] : total, next_b = b.m ? b.counts[0] : total;
+  unsigned va = 0, vb = 0, value = 0;  // value: the output so far (before 0: background)
+  uint64_t previous_toggle = 0;
+  auto visit = [&](uint64_t at) {  // every boundary at `at`, then the output there
+    while (next_a == at && next_a < total) {  // boundary of a: flip, move to its next run
+      va ^= 1;
+      next_a += ++ia < a.m ? a.counts[ia] : total;
+    }
+    while (next_b == at && next_b < total) {
+      vb ^= 1;
+      next_b += ++ib < b.m ? b.counts[ib] : total;
+    }
+    const unsigned v = (table >> (2 * va + vb)) & 1;
+    if (v != value) {
+      out.push_back(at - previous_toggle);
+      previous_toggle = at;
+      value = v;
+    }
+  };
+  if (total > 0) visit(0);  // the output may start with foreground (e.g. "not a")
+  while (next_a < total || next_b < total) visit(std::min(next_a, next_b));
+  out.push_back(total - previous_toggle);
+}
 
 // Sets bits [from, to) of a bitmap.
 void set_range(uint64_t* bits, uint64_t from, uint64_t to) {
@@ -148,14 +166,22 @@ void set_range(uint64_t* bits, uint64_t from, uint64_t to) {
   bits[b] |= hi;
 }
 
+// Flips bits [from, to) of a bitmap.
+void flip_range(uint64_t* bits, uint64_t from, uint64_t to) {
+  if (from >= to) return;
+  const uint64_t a = from >> 6, b = (to - 1) >> 6;
+  const uint64_t lo = ~uint64_t(0) << (from & 63), hi = ~uint64_t(0) >> (63 - ((to - 1) & 63));
+  if (a == b) {
+    bits[a] ^= lo & hi;
+    return;
+  }
+  bits[a] ^= lo;
+  for (uint64_t k = a + 1; k < b; ++k) bits[k] = ~bits[k];
+  bits[b] ^= hi;
+}
+
 // Merge bitmap budget: beyond this many words merge falls back to the run algorithm.
 constexpr uint64_t kMaxBitmapWords = uint64_t(1) << 24;  // 128 MiB
-
-// Foreground intervals of many masks, flattened: mask i owns spans[first[i] .. first[i+1]).
-struct Spans {
-  std::vector<uint64_t> bounds;  // begin, end, begin, end, ... (non-empty intervals)
-  std::vector<size_t> first;
-};
 
 // Pixels in both masks, counting only intervals that reach [lo, hi): the intersection lies
 // inside the columns both boxes share, so nothing outside them needs visiting.
@@ -196,12 +222,47 @@ void area(BatchView b, uint64_t* out, const Config& cfg) {
 
 void bbox(BatchView b, double* out, const Config& cfg) {
   parallel_chunks(b.n, b.n >= 1024 ? cfg.threads : 1, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) write_box(tight_box(b[i]), out + 4 * i);
+  });
+}
+
+namespace {
+
+// Area and box of one mask, fed one count at a time.
+struct Measure {
+  Measure(uint64_t h, bool with_box) : box(h), with_box(with_box) {}
+  void operator()(count_t c) {
+    area += (j++ & 1) ? c : 0;
+    if (with_box) box.add(c);
+  }
+  uint64_t area = 0;
+  size_t j = 0;
+  BoxBuilder box;
+  bool with_box;
+};
+
+}  // namespace
+
+void measure_sources(const Source* sources, size_t n, uint64_t* area, double* bbox,
+                     const Config& cfg) {
+  parallel_chunks(n, cfg.threads, [&](size_t begin, size_t end, size_t) {
     for (size_t i = begin; i < end; ++i) {
-      const Box box = tight_box(b[i]);
-      out[4 * i + 0] = static_cast<double>(box.x0);
-      out[4 * i + 1] = static_cast<double>(box.y0);
-      out[4 * i + 2] = static_cast<double>(box.x1 - box.x0);
-      out[4 * i + 3] = static_cast<double>(box.y1 - box.y0);
+      const Source& s = sources[i];
+      Measure measure(s.h, bbox != nullptr);
+      try {
+        if (s.counts) {
+          check_counts(s.counts, s.m, s.h, s.w);
+          for (size_t k = 0; k < s.m; ++k) measure(s.counts[k]);
+        } else {
+          measure = parse_counts(s.data, s.len, s.h, s.w, measure);
+        }
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
+      }
+      const uint64_t a = measure.area;
+      BoxBuilder& box = measure.box;
+      if (area) area[i] = a;
+      if (bbox) write_box(box.finish(), bbox + 4 * i);
     }
   });
 }
@@ -211,22 +272,22 @@ void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, const 
   auto mask = [&](size_t i) { return i < m ? dt[i] : gt[i - m]; };
   std::vector<Box> box(m + n);
   std::vector<uint64_t> areas(m + n);
-  Spans spans;
-  spans.first.assign(m + n + 1, 0);
-  for (size_t i = 0; i < m + n; ++i) {  // one pass over the runs of every mask
-    const RleRef r = mask(i);
+  std::vector<std::vector<uint64_t>> spans(m + n);  // begin, end, begin, end, ...
+  parallel_for(m + n, m * n >= 256 ? cfg.threads : 1, [&](size_t i) {
+    const RleRef r = mask(i);  // one pass over the runs of every mask
     box[i] = tight_box(r);
     areas[i] = area_of(r);
+    std::vector<uint64_t>& s = spans[i];
+    s.reserve(r.m);
     Foreground fg(r);
     while (fg.advance())
       if (fg.end > fg.begin) {
-        spans.bounds.push_back(fg.begin);
-        spans.bounds.push_back(fg.end);
+        s.push_back(fg.begin);
+        s.push_back(fg.end);
       }
-    spans.first[i + 1] = spans.bounds.size() / 2;
-  }
-  auto span = [&](size_t i) { return spans.bounds.data() + 2 * spans.first[i]; };
-  auto count = [&](size_t i) { return spans.first[i + 1] - spans.first[i]; };
+  });
+  auto span = [&](size_t i) { return spans[i].data(); };
+  auto count = [&](size_t i) { return spans[i].size() / 2; };
   parallel_chunks(m, m * n >= 256 ? cfg.threads : 1, [&](size_t begin, size_t end, size_t) {
     for (size_t d = begin; d < end; ++d) {
       const Box& a = box[d];
@@ -277,22 +338,46 @@ void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8
 
 namespace {
 
+// Calls paint(from, to) for every run of r with the given value (1 = foreground).
+template <class Paint>
+void for_runs(RleRef r, unsigned value, Paint&& paint) {
+  uint64_t pos = 0;
+  for (size_t j = 0; j < r.m; ++j) {
+    if ((j & 1) == value) paint(pos, pos + r.counts[j]);
+    pos += r.counts[j];
+  }
+}
+
 // Union: OR of every foreground run. Intersection: NOT of the OR of every background run.
+// Xor: every foreground run flipped in. Difference: NOT of the OR of the others' foreground,
+// with the first mask's background cleared.
 void merge_bitmap(BatchView b, MergeOp op, std::vector<count_t>& out) {
   const uint64_t total = b.h[0] * b.w[0];
   const uint64_t nwords = (total + 63) / 64;
   std::vector<uint64_t> bits(nwords, 0);
-  const size_t parity = op == MergeOp::kUnion ? 1 : 0;
-  for (size_t i = 0; i < b.n; ++i) {
-    const RleRef r = b[i];
-    uint64_t pos = 0;
-    for (size_t j = 0; j < r.m; ++j) {
-      if ((j & 1) == parity) set_range(bits.data(), pos, pos + r.counts[j]);
-      pos += r.counts[j];
-    }
+  uint64_t* p = bits.data();
+  auto set = [p](uint64_t from, uint64_t to) { set_range(p, from, to); };
+  switch (op) {
+    case MergeOp::kUnion:
+      for (size_t i = 0; i < b.n; ++i) for_runs(b[i], 1, set);
+      break;
+    case MergeOp::kIntersection:
+      for (size_t i = 0; i < b.n; ++i) for_runs(b[i], 0, set);
+      for (auto& word : bits) word = ~word;
+      break;
+    case MergeOp::kXor:
+      for (size_t i = 0; i < b.n; ++i)
+        for_runs(b[i], 1, [p](uint64_t from, uint64_t to) { flip_range(p, from, to); });
+      break;
+    case MergeOp::kDifference:
+      for (size_t i = 1; i < b.n; ++i) for_runs(b[i], 1, set);
+      for (auto& word : bits) word = ~word;
+      for_runs(b[0], 0, [p](uint64_t from, uint64_t to) {
+        set_range(p, from, to);  // set, then flip: clears the range whatever it held
+        flip_range(p, from, to);
+      });
+      break;
   }
-  if (op == MergeOp::kIntersection)
-    for (auto& word : bits) word = ~word;
   if (total & 63) bits[nwords - 1] &= ~uint64_t(0) >> (64 - (total & 63));
   uint64_t previous_toggle = 0, carry = 0;
   for (uint64_t k = 0; k < nwords; ++k) {
@@ -335,28 +420,40 @@ Batch merge(BatchView b, MergeOp op, const Config& cfg) {
     out.close(h, w);
     return out;
   }
-  // Pairwise rounds (a balanced tree), so each run is touched O(log n) times.
+  // Pairwise rounds (a balanced tree), so each run is touched O(log n) times. Difference
+  // is the first mask minus the union of the others.
+  const bool difference = op == MergeOp::kDifference;
+  const uint8_t table = truth_table(difference ? MergeOp::kUnion : op);
   auto ref = [&](const std::vector<count_t>& c) { return RleRef{h, w, c.data(), c.size()}; };
-  std::vector<std::vector<count_t>> level((b.n + 1) / 2);
-  parallel_for(level.size(), cfg.threads, [&](size_t i) {
-    if (2 * i + 1 < b.n)
-      merge_two(b[2 * i], b[2 * i + 1], op, level[i]);
-    else
-      level[i].assign(b[2 * i].counts, b[2 * i].counts + b[2 * i].m);
-  });
+  std::vector<std::vector<count_t>> level;
+  for (size_t i = difference ? 1 : 0; i < b.n; ++i)
+    level.emplace_back(b[i].counts, b[i].counts + b[i].m);
   while (level.size() > 1) {
     std::vector<std::vector<count_t>> next((level.size() + 1) / 2);
     parallel_for(next.size(), cfg.threads, [&](size_t i) {
       if (2 * i + 1 < level.size())
-        merge_two(ref(level[2 * i]), ref(level[2 * i + 1]), op, next[i]);
+        merge_two(ref(level[2 * i]), ref(level[2 * i + 1]), table, next[i]);
       else
         next[i] = std::move(level[2 * i]);
     });
     level.swap(next);
   }
-  out.counts = std::move(level[0]);
+  if (difference)
+    merge_two(b[0], ref(level[0]), truth_table(MergeOp::kDifference), out.counts);
+  else
+    out.counts = std::move(level[0]);
   out.close(h, w);
   return out;
+}
+
+Batch complement(BatchView b, const Config& cfg) {
+  return build_batch(b.n, cfg, [&](size_t i) { return b[i].m + 1; }, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+    const RleRef r = b[i];
+    h = r.h;
+    w = r.w;
+    const count_t empty[1] = {r.h * r.w};
+    merge_two(r, RleRef{r.h, r.w, empty, 1}, 0b0011, out);  // not a (canonical)
+  });
 }
 
 }  // namespace turborle

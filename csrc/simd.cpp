@@ -46,6 +46,25 @@ void pack_row_scalar(const uint8_t* row, uint64_t w, uint64_t* bits) {
   }
 }
 
+// The per-word step of row_changes, shared by every instruction set.
+inline size_t emit_changes(uint64_t cur, uint64_t* bits, uint64_t k, uint32_t* changed,
+                           size_t n) {
+  for (uint64_t d = cur ^ bits[k]; d; d &= d - 1)
+    changed[n++] = static_cast<uint32_t>(k * 64 + __builtin_ctzll(d));
+  bits[k] = cur;
+  return n;
+}
+
+size_t row_changes_scalar(const uint8_t* row, uint64_t w, uint64_t* bits, uint32_t* changed) {
+  size_t n = 0;
+  for (uint64_t k = 0; k * 64 < w; ++k) {
+    uint64_t cur;
+    pack_row_scalar(row + 64 * k, std::min<uint64_t>(64, w - 64 * k), &cur);
+    n = emit_changes(cur, bits, k, changed, n);
+  }
+  return n;
+}
+
 void unpack_row_scalar(const uint64_t* bits, uint64_t w, uint8_t* row) {
   for (uint64_t x = 0; x < w; ++x) row[x] = (bits[x >> 6] >> (x & 63)) & 1;
 }
@@ -72,11 +91,20 @@ TURBORLE_AVX2 uint64_t find_byte_avx2(const uint8_t* p, uint64_t i, uint64_t len
   return find_byte_scalar(p, i, len, want_nonzero);
 }
 
-TURBORLE_AVX2 void pack_row_avx2(const uint8_t* row, uint64_t w, uint64_t* bits) {
+TURBORLE_AVX2 size_t row_changes_avx2(const uint8_t* row, uint64_t w, uint64_t* bits,
+                                      uint32_t* changed) {
+  size_t n = 0;
   uint64_t k = 0;
-  for (; (k + 1) * 64 <= w; ++k)
-    bits[k] = uint64_t(nonzero32(row + 64 * k)) | uint64_t(nonzero32(row + 64 * k + 32)) << 32;
-  if (k * 64 < w) pack_row_scalar(row + 64 * k, w - 64 * k, bits + k);
+  for (; (k + 1) * 64 <= w; ++k) {
+    const uint64_t cur = uint64_t(nonzero32(row + 64 * k)) | uint64_t(nonzero32(row + 64 * k + 32)) << 32;
+    n = emit_changes(cur, bits, k, changed, n);
+  }
+  if (k * 64 < w) {
+    uint64_t cur;
+    pack_row_scalar(row + 64 * k, w - 64 * k, &cur);
+    n = emit_changes(cur, bits, k, changed, n);
+  }
+  return n;
 }
 
 TURBORLE_AVX2 inline __m256i expand32(uint32_t b) {
@@ -131,17 +159,20 @@ TURBORLE_AVX512 uint64_t find_byte_avx512(const uint8_t* p, uint64_t i, uint64_t
   return len;
 }
 
-TURBORLE_AVX512 void pack_row_avx512(const uint8_t* row, uint64_t w, uint64_t* bits) {
+TURBORLE_AVX512 size_t row_changes_avx512(const uint8_t* row, uint64_t w, uint64_t* bits,
+                                          uint32_t* changed) {
+  size_t n = 0;
   uint64_t k = 0;
   for (; (k + 1) * 64 <= w; ++k) {
     const __m512i v = _mm512_loadu_si512(row + 64 * k);
-    bits[k] = _mm512_test_epi8_mask(v, v);
+    n = emit_changes(_mm512_test_epi8_mask(v, v), bits, k, changed, n);
   }
   if (k * 64 < w) {
     const __mmask64 valid = _bzhi_u64(~uint64_t(0), static_cast<unsigned>(w - 64 * k));
     const __m512i v = _mm512_maskz_loadu_epi8(valid, row + 64 * k);
-    bits[k] = _mm512_test_epi8_mask(v, v);
+    n = emit_changes(_mm512_test_epi8_mask(v, v), bits, k, changed, n);
   }
+  return n;
 }
 
 TURBORLE_AVX512 void unpack_row_avx512(const uint64_t* bits, uint64_t w, uint8_t* row) {
@@ -227,16 +258,6 @@ uint64_t find_byte(Isa isa, const uint8_t* p, uint64_t i, uint64_t len, bool wan
   }
 }
 
-void pack_row(Isa isa, const uint8_t* row, uint64_t w, uint64_t* bits) {
-  switch (isa) {
-#ifdef TURBORLE_X86
-    case Isa::kAvx512: return pack_row_avx512(row, w, bits);
-    case Isa::kAvx2: return pack_row_avx2(row, w, bits);
-#endif
-    default: return pack_row_scalar(row, w, bits);
-  }
-}
-
 void unpack_row(Isa isa, const uint64_t* bits, uint64_t w, uint8_t* row) {
   switch (isa) {
 #ifdef TURBORLE_X86
@@ -244,6 +265,16 @@ void unpack_row(Isa isa, const uint64_t* bits, uint64_t w, uint8_t* row) {
     case Isa::kAvx2: return unpack_row_avx2(bits, w, row);
 #endif
     default: return unpack_row_scalar(bits, w, row);
+  }
+}
+
+size_t row_changes(Isa isa, const uint8_t* row, uint64_t w, uint64_t* bits, uint32_t* changed) {
+  switch (isa) {
+#ifdef TURBORLE_X86
+    case Isa::kAvx512: return row_changes_avx512(row, w, bits, changed);
+    case Isa::kAvx2: return row_changes_avx2(row, w, bits, changed);
+#endif
+    default: return row_changes_scalar(row, w, bits, changed);
   }
 }
 

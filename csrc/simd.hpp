@@ -20,8 +20,10 @@ Isa parse_isa(const std::string& name);
 // First index in p[i, len) whose byte is nonzero (want_nonzero) or zero; len if none.
 uint64_t find_byte(Isa isa, const uint8_t* p, uint64_t i, uint64_t len, bool want_nonzero);
 
-// bits[k] bit j <- (row[64*k + j] != 0) for the w bytes of row; bits past w are 0.
-void pack_row(Isa isa, const uint8_t* row, uint64_t w, uint64_t* bits);
+// One row of a row-major mask against the row above: bits holds the row above's bits on
+// entry and this row's on return; the columns whose value changed are written to changed
+// (room for w entries) in increasing order. Returns how many changed.
+size_t row_changes(Isa isa, const uint8_t* row, uint64_t w, uint64_t* bits, uint32_t* changed);
 
 // row[x] <- bit x of bits (0 or 1) for x < w.
 void unpack_row(Isa isa, const uint64_t* bits, uint64_t w, uint8_t* row);

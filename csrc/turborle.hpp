@@ -113,6 +113,15 @@ struct Source {
 };
 // Validates and reads many masks into one batch. Messages name the mask index.
 Batch read_sources(const Source* sources, size_t n, const Config& cfg);
+
+// Builds a batch from columns given by the caller (untrusted): offsets start at 0, never
+// decrease and end at m; every size is checked; every mask's counts sum to h*w.
+Batch from_columns(const count_t* counts, size_t m, const uint64_t* offsets,
+                   const uint64_t* h, const uint64_t* w, size_t n);
+// The masks at `index` (each < b.n), in that order.
+Batch take(BatchView b, const uint64_t* index, size_t k);
+// Appends every mask of b to out.
+void append(Batch& out, BatchView b);
 // Serialises every mask of a batch: all strings back to back, string i at
 // out[offsets[i] .. offsets[i+1]).
 void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,
@@ -142,6 +151,10 @@ void decode(BatchView b, uint8_t* out, Order order, const Config& cfg);
 void area(BatchView b, uint64_t* out, const Config& cfg);
 // Tight box of the foreground, {x, y, width, height}; {0, 0, 0, 0} for an empty mask.
 void bbox(BatchView b, double* out, const Config& cfg);
+// Area and/or tight box (either output may be null) straight from sources, validating them
+// as read_sources does but storing no counts.
+void measure_sources(const Source* sources, size_t n, uint64_t* area, double* bbox,
+                     const Config& cfg);
 
 // IoU of every pair, out[d*gt.n + g], with pycocotools' semantics: a crowd ground truth
 // (iscrowd[g] != 0) uses intersection / area(dt); pairs whose boxes do not overlap are 0;
@@ -152,10 +165,13 @@ void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, const 
 void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8_t* iscrowd,
              double* out);
 
-enum class MergeOp { kUnion, kIntersection };
-// Merges every mask of the batch (all of one size, else std::invalid_argument).
-// An empty batch gives a 0x0 mask with no counts; a single mask is copied as it is.
+// Difference is the first mask minus all the others.
+enum class MergeOp { kUnion, kIntersection, kXor, kDifference };
+// Merges every mask of the batch (all of one size, else std::invalid_argument) into canonical
+// counts. An empty batch gives a 0x0 mask with no counts; a single mask is copied as it is.
 Batch merge(BatchView b, MergeOp op, const Config& cfg);
+// Every mask with foreground and background swapped (canonical counts).
+Batch complement(BatchView b, const Config& cfg);
 
 // ---- rasterisation (pycocotools' exact rules) ---------------------------------------------
 

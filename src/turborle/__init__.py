@@ -7,7 +7,19 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from turborle import mask
+from turborle import _core, mask
+from turborle.batch import (
+    RLEBatch,
+    area,
+    bbox,
+    complement,
+    concat,
+    decode,
+    encode,
+    from_coco,
+    iou,
+    merge,
+)
 
 try:
     __version__ = version("turborle")
@@ -17,7 +29,28 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 def info() -> dict[str, object]:
     """What this build of turborle is and uses: version, SIMD level, threads, CUDA."""
-    return {"version": __version__}
+    return {
+        "version": __version__,
+        "simd": _core.simd_level(),
+        "simd_best": _core.best_simd_level(),
+        "threads": _core.default_threads(),
+        "cpus": _core.cpu_count(),
+        "cuda_built": False,
+    }
 
 
-__all__ = ["__version__", "info", "mask"]
+__all__ = [
+    "RLEBatch",
+    "__version__",
+    "area",
+    "bbox",
+    "complement",
+    "concat",
+    "decode",
+    "encode",
+    "from_coco",
+    "info",
+    "iou",
+    "mask",
+    "merge",
+]

@@ -6,6 +6,7 @@ around each core call, and turns results back into Python objects. Validation of
 bytes happens in the core; type checks of Python objects happen here.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.ref cimport Py_INCREF
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.string cimport string
 from libcpp.vector cimport vector
@@ -84,6 +85,19 @@ cdef Config _config(object threads) except *:
     return cfg
 
 
+cdef object _view(object owner, const void* data, Py_ssize_t n, int typenum):
+    """A read-only 1-D numpy array over memory that `owner` keeps alive."""
+    cdef cnp.npy_intp dims[1]
+    dims[0] = n
+    if n == 0:
+        return np.empty(0, dtype=np.uint64)
+    arr = cnp.PyArray_SimpleNewFromData(1, dims, typenum, <void*> data)
+    Py_INCREF(owner)
+    cnp.PyArray_SetBaseObject(arr, owner)
+    cnp.PyArray_CLEARFLAGS(arr, cnp.NPY_ARRAY_WRITEABLE)
+    return arr
+
+
 cdef class RLEs:
     """A batch of RLE masks held by the core in columnar form (private type)."""
 
@@ -92,6 +106,16 @@ cdef class RLEs:
     def __len__(self):
         return self.batch.size()
 
+    def arrays(self):
+        """(counts, offsets, heights, widths): read-only uint64 views, no copy."""
+        cdef size_t n = self.batch.size()
+        return (
+            _view(self, self.batch.counts.data(), self.batch.counts.size(), cnp.NPY_UINT64),
+            _view(self, self.batch.offsets.data(), n + 1, cnp.NPY_UINT64),
+            _view(self, self.batch.h.data(), n, cnp.NPY_UINT64),
+            _view(self, self.batch.w.data(), n, cnp.NPY_UINT64),
+        )
+
     def size(self, Py_ssize_t i):
         """(h, w) of mask i."""
         return (self.batch.h[i], self.batch.w[i])
@@ -99,15 +123,77 @@ cdef class RLEs:
     def counts(self, Py_ssize_t i):
         """Counts of mask i as a new uint64 array."""
         cdef uint64_t begin = self.batch.offsets[i], end = self.batch.offsets[i + 1]
-        out = np.empty(end - begin, dtype=np.uint64)
-        cdef uint64_t[::1] view = out
-        cdef uint64_t j
-        for j in range(begin, end):
-            view[j - begin] = self.batch.counts[j]
-        return out
+        return np.array(self.arrays()[0][begin:end])
+
+
+cdef object _u64(object a, str what):
+    arr = np.asarray(a)
+    if arr.ndim != 1:
+        raise ValueError(f"{what} must be one-dimensional, got shape {arr.shape}")
+    if arr.size and arr.dtype.kind not in "iu":
+        raise TypeError(f"{what} must hold integers, got {arr.dtype}")
+    if arr.size and arr.dtype.kind == "i" and arr.min() < 0:
+        raise ValueError(f"{what} must not be negative")
+    return np.ascontiguousarray(arr, dtype=np.uint64)
+
+
+def from_arrays(counts, offsets, heights, widths):
+    """RLEs from columns (validated: sizes, offsets and every mask's counts sum)."""
+    c = _u64(counts, "counts")
+    o = _u64(offsets, "offsets")
+    hh = _u64(heights, "heights")
+    ww = _u64(widths, "widths")
+    cdef size_t n = len(hh)
+    if len(ww) != n:
+        raise ValueError(f"heights has {n} entries but widths has {len(ww)}")
+    if len(o) != n + 1:
+        raise ValueError(f"offsets must have {n + 1} entries (one more than masks), got {len(o)}")
+    for i in range(n):
+        cpp.check_size(hh[i], ww[i])
+    cdef const uint64_t* pc = <const uint64_t*> cnp.PyArray_DATA(c)
+    cdef const uint64_t* po = <const uint64_t*> cnp.PyArray_DATA(o)
+    cdef const uint64_t* ph = <const uint64_t*> cnp.PyArray_DATA(hh)
+    cdef const uint64_t* pw = <const uint64_t*> cnp.PyArray_DATA(ww)
+    cdef size_t m = len(c)
+    cdef RLEs out = RLEs()
+    with nogil:
+        out.batch = cpp.from_columns(pc, m, po, ph, pw, n)
+    return out
+
+
+def take(RLEs rles, index):
+    """The masks at `index` (non-negative ints), as new RLEs."""
+    idx = _u64(index, "index")
+    cdef const uint64_t* p = <const uint64_t*> cnp.PyArray_DATA(idx)
+    cdef size_t k = len(idx)
+    cdef RLEs out = RLEs()
+    with nogil:
+        out.batch = cpp.take(BatchView(rles.batch), p, k)
+    return out
+
+
+def concat(list parts):
+    """All masks of several RLEs, in order."""
+    cdef RLEs out = RLEs()
+    cdef RLEs part
+    for part in parts:
+        with nogil:
+            cpp.append(out.batch, BatchView(part.batch))
+    return out
+
+
+def complement(RLEs rles, threads=None):
+    """Every mask with foreground and background swapped."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.complement(BatchView(rles.batch), cfg)
+    return out
 
 
 cdef uint64_t _dim(object value, str what) except? 0:
+    if type(value) is int and 0 <= <object> value <= _MAX_DIM:  # the common case, fast
+        return value
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{what} must be an integer, got bool")
     try:
@@ -121,18 +207,22 @@ cdef uint64_t _dim(object value, str what) except? 0:
     return i
 
 
-cdef tuple _size(object obj, str what):
-    try:
-        n = len(obj)
-    except TypeError:
-        raise TypeError(f"{what}: 'size' must be a sequence [h, w], got "
-                        f"{type(obj).__name__}") from None
-    if n != 2:
-        raise ValueError(f"{what}: 'size' must have two entries [h, w], got {n}")
-    h = _dim(obj[0], f"{what}: height")
-    w = _dim(obj[1], f"{what}: width")
-    cpp.check_size(h, w)
-    return h, w
+cdef int _size(object obj, Py_ssize_t index, uint64_t* h, uint64_t* w) except -1:
+    if type(obj) is list and len(<list> obj) == 2:
+        h[0] = _dim((<list> obj)[0], f"mask {index}: height")
+        w[0] = _dim((<list> obj)[1], f"mask {index}: width")
+    else:
+        try:
+            n = len(obj)
+        except TypeError:
+            raise TypeError(f"mask {index}: 'size' must be a sequence [h, w], got "
+                            f"{type(obj).__name__}") from None
+        if n != 2:
+            raise ValueError(f"mask {index}: 'size' must have two entries [h, w], got {n}")
+        h[0] = _dim(obj[0], f"mask {index}: height")
+        w[0] = _dim(obj[1], f"mask {index}: width")
+    cpp.check_size(h[0], w[0])
+    return 0
 
 
 cdef object _uncompressed(object counts, str what):
@@ -156,49 +246,67 @@ cdef object _uncompressed(object counts, str what):
     return np.ascontiguousarray(arr, dtype=np.uint64)
 
 
-def from_objects(objs, threads=None):
-    """COCO dicts ({'size': [h, w], 'counts': str | bytes | list}) -> RLEs."""
+cdef list _sources(object objs, vector[Source]& sources):
+    """Fills `sources` from COCO dicts; returns the objects that own the memory they use."""
     cdef Py_ssize_t n = len(objs), i
-    cdef vector[Source] sources
     cdef uint64_t[::1] cv
     sources.resize(n)
-    keep = []  # owners of the memory the sources point into
+    keep = []
     for i in range(n):
         obj = objs[i]
-        what = f"mask {i}"
         try:
             size = obj["size"]
             counts = obj["counts"]
         except (KeyError, TypeError, IndexError):
-            raise TypeError(f"{what}: expected a dict with 'size' and 'counts', got "
+            raise TypeError(f"mask {i}: expected a dict with 'size' and 'counts', got "
                             f"{type(obj).__name__}") from None
-        h, w = _size(size, what)
-        sources[i].h = h
-        sources[i].w = w
-        if isinstance(counts, str):
+        _size(size, i, &sources[i].h, &sources[i].w)
+        if type(counts) is str:
             try:
-                counts = counts.encode("ascii")
+                counts = (<str> counts).encode("ascii")
             except UnicodeEncodeError:
-                raise ValueError(f"{what}: counts string has non-ASCII characters") from None
-        if isinstance(counts, bytes):
+                raise ValueError(f"mask {i}: counts string has non-ASCII characters") from None
             keep.append(counts)
+        if type(counts) is bytes or isinstance(counts, bytes):
             sources[i].data = PyBytes_AS_STRING(counts)
             sources[i].len = PyBytes_GET_SIZE(counts)
         elif isinstance(counts, (list, tuple, np.ndarray)):
-            arr = _uncompressed(counts, what)
+            arr = _uncompressed(counts, f"mask {i}")
             keep.append(arr)
             if arr.size:  # (no counts reads the same as an empty string)
                 cv = arr
                 sources[i].counts = &cv[0]
                 sources[i].m = arr.size
         else:
-            raise TypeError(f"{what}: 'counts' must be str, bytes or a list of integers, got "
-                            f"{type(counts).__name__}")
+            raise TypeError(f"mask {i}: 'counts' must be str, bytes or a list of integers, "
+                            f"got {type(counts).__name__}")
+    return keep
+
+
+def from_objects(objs, threads=None):
+    """COCO dicts ({'size': [h, w], 'counts': str | bytes | list}) -> RLEs."""
+    cdef vector[Source] sources
+    keep = _sources(objs, sources)  # (objs itself keeps the bytes alive)
     cdef RLEs out = RLEs()
     cdef Config cfg = _config(threads)
     with nogil:  # parsing and validation only touch the buffers kept above
-        out.batch = cpp.read_sources(sources.data(), n, cfg)
+        out.batch = cpp.read_sources(sources.data(), sources.size(), cfg)
     return out
+
+
+def measure_objects(objs, bint want_area, bint want_bbox, threads=None):
+    """(area uint64 or None, bbox (n, 4) float64 or None) of COCO dicts, storing no counts."""
+    cdef vector[Source] sources
+    keep = _sources(objs, sources)
+    cdef size_t n = sources.size()
+    areas = np.empty(n, dtype=np.uint64) if want_area else None
+    boxes = np.empty((n, 4), dtype=np.float64) if want_bbox else None
+    cdef uint64_t* pa = <uint64_t*> cnp.PyArray_DATA(areas) if want_area else NULL
+    cdef double* pb = <double*> cnp.PyArray_DATA(boxes) if want_bbox else NULL
+    cdef Config cfg = _config(threads)
+    with nogil:
+        cpp.measure_sources(sources.data(), n, pa, pb, cfg)
+    return areas, boxes
 
 
 def to_objects(RLEs rles, threads=None):
@@ -239,9 +347,10 @@ def encode(masks, threads=None):
     return out
 
 
-def decode(RLEs rles, bint fortran, out=None, threads=None):
+def decode(RLEs rles, bint fortran, out=None, threads=None, bint transposed=False):
     """RLEs of one size -> (h, w, n) Fortran array (fortran) or (n, h, w) C array, uint8.
 
+    transposed (with fortran false): an (n, w, h) C array holding each mask column-major.
     out: optional preallocated array of that shape and layout (uint8 or bool) to fill.
     """
     cdef size_t n = rles.batch.size()
@@ -252,7 +361,12 @@ def decode(RLEs rles, bint fortran, out=None, threads=None):
         if rles.batch.h[i] != h or rles.batch.w[i] != w:
             raise ValueError(f"mask {i} has size {rles.batch.h[i]}x{rles.batch.w[i]} but mask 0 "
                              f"has size {h}x{w}; masks decoded together must have one size")
-    shape = (int(h), int(w), int(n)) if fortran else (int(n), int(h), int(w))
+    if fortran:
+        shape = (int(h), int(w), int(n))
+    elif transposed:
+        shape = (int(n), int(w), int(h))
+    else:
+        shape = (int(n), int(h), int(w))
     if out is None:
         out = np.empty(shape, dtype=np.uint8, order="F" if fortran else "C")
     else:
@@ -265,7 +379,7 @@ def decode(RLEs rles, bint fortran, out=None, threads=None):
         if not out.flags.writeable:
             raise ValueError("out is read-only")
     cdef uint8_t* data = <uint8_t*> cnp.PyArray_DATA(out)
-    cdef Order order = Order.kColumnMajor if fortran else Order.kRowMajor
+    cdef Order order = Order.kColumnMajor if (fortran or transposed) else Order.kRowMajor
     cdef Config cfg = _config(threads)
     with nogil:
         cpp.decode(BatchView(rles.batch), data, order, cfg)
@@ -325,13 +439,20 @@ def box_iou(cnp.ndarray dt, cnp.ndarray gt, crowd):
     return out
 
 
-def merge(RLEs rles, bint intersect, threads=None):
-    """Union (or intersection) of all masks as a one-mask RLEs."""
-    cdef MergeOp op = MergeOp.kIntersection if intersect else MergeOp.kUnion
+_MERGE_OPS = {"union": MergeOp.kUnion, "intersection": MergeOp.kIntersection,
+              "xor": MergeOp.kXor, "difference": MergeOp.kDifference}
+
+
+def merge(RLEs rles, str op, threads=None):
+    """Merge all masks into a one-mask RLEs: 'union', 'intersection', 'xor' or 'difference'
+    (the first mask minus all the others)."""
+    if op not in _MERGE_OPS:
+        raise ValueError(f"op must be one of {sorted(_MERGE_OPS)}, got {op!r}")
+    cdef MergeOp mop = _MERGE_OPS[op]
     cdef RLEs out = RLEs()
     cdef Config cfg = _config(threads)
     with nogil:
-        out.batch = cpp.merge(BatchView(rles.batch), op, cfg)
+        out.batch = cpp.merge(BatchView(rles.batch), mop, cfg)
     return out
 
 

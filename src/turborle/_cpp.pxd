@@ -4,7 +4,7 @@ from libcpp.string cimport string
 from libcpp.vector cimport vector
 
 cdef extern from "simd.hpp" namespace "turborle" nogil:
-    cpdef enum class Isa(int):
+    enum class Isa(int):
         kScalar
         kNeon
         kAvx2
@@ -46,27 +46,36 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
         uint64_t n, h, w
         int64_t stride_n, stride_y, stride_x
 
-    cpdef enum class Order:
+    enum class Order:
         kColumnMajor
         kRowMajor
 
-    cpdef enum class MergeOp:
+    enum class MergeOp:
         kUnion
         kIntersection
+        kXor
+        kDifference
 
     void check_size(uint64_t h, uint64_t w) except +
     Batch read_sources(const Source* sources, size_t n, const Config& cfg) except +
+    Batch from_columns(const count_t* counts, size_t m, const uint64_t* offsets,
+                       const uint64_t* h, const uint64_t* w, size_t n) except +
+    Batch take(BatchView b, const uint64_t* index, size_t k) except +
+    void append(Batch& out, BatchView b) except +
     void write_strings(BatchView b, string& out, vector[size_t]& offsets,
                        const Config& cfg) except +
     Batch encode(const MaskView& masks, const Config& cfg) except +
     void decode(BatchView b, uint8_t* out, Order order, const Config& cfg) except +
     void area(BatchView b, uint64_t* out, const Config& cfg) except +
     void bbox(BatchView b, double* out, const Config& cfg) except +
+    void measure_sources(const Source* sources, size_t n, uint64_t* area, double* bbox,
+                         const Config& cfg) except +
     void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out,
              const Config& cfg) except +
     void box_iou(const double* dt, size_t m, const double* gt, size_t n,
                  const uint8_t* iscrowd, double* out) except +
     Batch merge(BatchView b, MergeOp op, const Config& cfg) except +
+    Batch complement(BatchView b, const Config& cfg) except +
     Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uint64_t h,
                              uint64_t w) except +
     Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) except +

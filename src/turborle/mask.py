@@ -88,15 +88,15 @@ def _area_dtype(a: npt.NDArray[np.uint64]) -> npt.NDArray[Any]:
 def area(rleObjs: RLEs) -> Any:
     """Foreground pixel count: ``uint32`` scalar for a dict, array for a list."""
     if isinstance(rleObjs, list):
-        return _area_dtype(_core.area(_rles(rleObjs)))
-    return _area_dtype(_core.area(_rles([rleObjs])))[0]
+        return _area_dtype(_core.measure_objects(rleObjs, True, False)[0])
+    return _area_dtype(_core.measure_objects([rleObjs], True, False)[0])[0]
 
 
 def toBbox(rleObjs: RLEs) -> npt.NDArray[np.float64]:
     """Tight ``[x, y, w, h]`` float64 box: shape (4,) for a dict, (n, 4) for a list."""
     if isinstance(rleObjs, list):
-        return _core.bbox(_rles(rleObjs))  # type: ignore[no-any-return]
-    return _core.bbox(_rles([rleObjs]))[0]  # type: ignore[no-any-return]
+        return _core.measure_objects(rleObjs, False, True)[1]  # type: ignore[no-any-return]
+    return _core.measure_objects([rleObjs], False, True)[1][0]  # type: ignore[no-any-return]
 
 
 def _is_box(obj: Any) -> bool:
@@ -167,7 +167,7 @@ def iou(dt: Any, gt: Any, iscrowd: Any = None) -> Any:
 
 def merge(rleObjs: list[RLE], intersect: int = 0) -> RLE:
     """Union (``intersect=0``) or intersection (``intersect=1``) of same-sized masks."""
-    return _core.to_objects(_core.merge(_rles(rleObjs), bool(intersect)))[0]  # type: ignore[no-any-return]
+    return _core.to_objects(_core.merge(_rles(rleObjs), "intersection" if intersect else "union"))[0]  # type: ignore[no-any-return]
 
 
 def frBbox(bb: Any, h: int, w: int) -> list[RLE]:

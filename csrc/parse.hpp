@@ -1,0 +1,88 @@
+// The COCO string parser as a template over what is done with each count, so that callers
+// that only measure (area, bbox) never store counts. Internal header.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "turborle.hpp"
+
+namespace turborle {
+
+// Error paths live out of line so the parse loop keeps its state in registers.
+[[noreturn]] __attribute__((noinline)) void fail_truncated(size_t start);
+[[noreturn]] __attribute__((noinline)) void fail_alphabet(unsigned char c, size_t at);
+[[noreturn]] __attribute__((noinline)) void fail_value(const char* why, size_t m, size_t start,
+                                                       uint64_t total);
+[[noreturn]] __attribute__((noinline)) void fail_sum(uint64_t sum, uint64_t h, uint64_t w);
+// A value of 13 groups (a delta needing more than 60 bits), decoded in 128 bits.
+__attribute__((noinline)) __int128 parse_long_value(const unsigned char* u, size_t len,
+                                                    size_t& p);
+
+// Parses and validates a COCO string of an (h, w) mask (alphabet, complete groups, no
+// 64-bit overflow, no negative count, counts sum to h*w), calling sink(count) for each count.
+// (A SIMD/SWAR variant that found value ends per 64-byte block measured slower than this
+// byte loop: the per-value work, not the per-byte work, bounds it.)
+//
+// The sink is taken and returned by value so that its state (a running area, say) stays in
+// registers instead of making every count a store and a load in the caller's frame.
+template <class Sink>
+Sink parse_counts(const char* s, size_t len, uint64_t h, uint64_t w, Sink sink) {
+  constexpr unsigned kFirst = '0', kAlphabetSize = 64, kBits = 5;
+  check_size(h, w);
+  const uint64_t total = h * w;
+  const auto* u = reinterpret_cast<const unsigned char*>(s);
+  uint64_t sum = 0;
+  size_t p = 0, m = 0;
+  count_t before_last = 0, last = 0;  // counts m-2 and m-1
+  auto emit = [&](int64_t value, size_t start) {
+    if (m > 2) value += static_cast<int64_t>(before_last);
+    if (value < 0) fail_value("negative count", m, start, total);
+    if (static_cast<uint64_t>(value) > total - sum)
+      fail_value("counts sum to more than h*w", m, start, total);
+    const count_t count = static_cast<count_t>(value);
+    sum += count;
+    sink(count);
+    before_last = last;
+    last = count;
+    ++m;
+  };
+  // A value of over 12 groups, which may exceed 64 bits before the checks.
+  auto emit_long = [&](size_t start) {
+    const __int128 wide = parse_long_value(u, len, p);
+    const __int128 limit = static_cast<__int128>(1) << 63;
+    if (wide < -limit || wide >= limit) fail_value("count out of range", m, start, total);
+    emit(static_cast<int64_t>(wide), start);
+  };
+  while (p < len) {
+    const size_t start = p;
+    // Up to 12 groups (60 bits) accumulate exactly in 64 bits; longer values are rare.
+    uint64_t x = 0;
+    unsigned shift = 0, c;
+    bool long_value = false;
+    for (;;) {
+      if (p == len) fail_truncated(start);
+      c = static_cast<unsigned>(u[p]) - kFirst;
+      if (c >= kAlphabetSize) fail_alphabet(u[p], p);
+      if (shift == 60) {  // a 13th group
+        long_value = true;
+        break;
+      }
+      x |= static_cast<uint64_t>(c & 0x1f) << shift;
+      shift += kBits;
+      ++p;
+      if (!(c & 0x20)) break;
+    }
+    if (__builtin_expect(long_value, 0)) {
+      p = start;
+      emit_long(start);
+    } else {
+      if (c & 0x10) x |= ~uint64_t(0) << shift;  // sign-extend
+      emit(static_cast<int64_t>(x), start);
+    }
+  }
+  if (sum != total) fail_sum(sum, h, w);
+  return sink;
+}
+
+}  // namespace turborle
