@@ -63,6 +63,15 @@ void check_counts(const count_t* counts, size_t m, uint64_t h, uint64_t w) {
                                 ", not h*w = " + std::to_string(total));
 }
 
+void check_pixel_limit(uint64_t h, uint64_t w, const Config& cfg, size_t index) {
+  check_size(h, w);
+  if (h * w > cfg.max_pixels)
+    throw std::invalid_argument("mask " + std::to_string(index) + ": " + std::to_string(h) + "x" +
+                                std::to_string(w) + " = " + std::to_string(h * w) +
+                                " pixels exceeds the limit of " + std::to_string(cfg.max_pixels) +
+                                " pixels per mask (TURBORLE_MAX_PIXELS)");
+}
+
 size_t string_length(const count_t* counts, size_t m) {
   size_t n = 0;
   for (size_t i = 0; i < m; ++i) n += groups(delta(counts, i));

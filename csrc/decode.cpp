@@ -9,6 +9,7 @@
 #include <string>
 
 #include "kernels.hpp"
+#include "rows.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -24,55 +25,8 @@ void decode_columns(RleRef r, uint8_t* out) {
   }
 }
 
-void set_bits(std::vector<uint64_t>& bits, uint64_t from, uint64_t to) {  // [from, to]
-  for (uint64_t x = from; x <= to;) {
-    if ((x & 63) == 0 && x + 63 <= to) {
-      bits[x >> 6] = ~uint64_t(0);
-      x += 64;
-    } else {
-      bits[x >> 6] |= uint64_t(1) << (x & 63);
-      ++x;
-    }
-  }
-}
-
 void decode_rows(RleRef r, uint8_t* out, Isa isa) {
-  const uint64_t h = r.h, w = r.w;
-  const uint64_t words = (w + 63) / 64;
-  std::vector<uint64_t> row(words, 0);  // bit row 0 first, then each next row in turn
-  std::vector<uint32_t> tx, ty;         // vertical transitions (x, y), y >= 1
-  uint64_t pos = 0;
-  uint64_t value = 0;
-  for (size_t j = 0; j < r.m; ++j) {
-    const uint64_t c = r.counts[j];
-    if (c == 0) continue;
-    const uint64_t v = j & 1;
-    if (v != value) {
-      const uint64_t x = pos / h, y = pos - x * h;
-      if (y != 0) {
-        tx.push_back(static_cast<uint32_t>(x));
-        ty.push_back(static_cast<uint32_t>(y));
-      }
-      value = v;
-    }
-    if (v) {  // columns whose top pixel lies in this foreground run
-      const uint64_t first = (pos + h - 1) / h, last = (pos + c - 1) / h;
-      if (first <= last) set_bits(row, first, last);
-    }
-    pos += c;
-  }
-  std::vector<uint32_t> start(h + 1, 0);
-  for (uint32_t y : ty) ++start[y + 1];
-  for (uint64_t y = 0; y < h; ++y) start[y + 1] += start[y];
-  std::vector<uint32_t> cols(tx.size());
-  {
-    std::vector<uint32_t> cursor(start.begin(), start.end() - 1);
-    for (size_t t = 0; t < tx.size(); ++t) cols[cursor[ty[t]]++] = tx[t];
-  }
-  for (uint64_t y = 0; y < h; ++y) {
-    for (uint32_t t = start[y]; t < start[y + 1]; ++t) row[cols[t] >> 6] ^= uint64_t(1) << (cols[t] & 63);
-    unpack_row(isa, row.data(), w, out + y * w);
-  }
+  counts_to_rows(r, [&](uint64_t y, const uint64_t* bits) { unpack_row(isa, bits, r.w, out + y * r.w); });
 }
 
 }  // namespace
@@ -80,6 +34,7 @@ void decode_rows(RleRef r, uint8_t* out, Isa isa) {
 void decode(BatchView b, uint8_t* out, Order order, const Config& cfg) {
   if (b.n == 0) return;
   const uint64_t h = b.h[0], w = b.w[0];
+  check_pixel_limit(h, w, cfg, 0);
   for (size_t i = 0; i < b.n; ++i) {
     RleRef r = b[i];
     if (r.h != h || r.w != w)

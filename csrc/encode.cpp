@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "kernels.hpp"
+#include "rows.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -26,42 +27,11 @@ inline void prefetch_row(const uint8_t* row, uint64_t w) {
 
 void encode_rows(const uint8_t* mask, int64_t stride_y, uint64_t h, uint64_t w, Isa isa,
                  std::vector<count_t>& out) {
-  const uint64_t words = (w + 63) / 64;
-  std::vector<uint64_t> first(words), prev(words, 0);
-  std::vector<uint32_t> tx, ty;  // vertical transitions (x, y), y >= 1, in row order
-  std::vector<uint32_t> changed(w);
-  row_changes(isa, mask, w, prev.data(), changed.data());
-  first = prev;
-  for (uint64_t y = 1; y < h; ++y) {
+  rows_to_counts(h, w, [&](uint64_t y, uint64_t* bits, uint32_t* changed) {
     const uint8_t* row = mask + static_cast<int64_t>(y) * stride_y;
     if (y + kPrefetchRows < h) prefetch_row(row + kPrefetchRows * stride_y, w);
-    const size_t n = row_changes(isa, row, w, prev.data(), changed.data());
-    tx.insert(tx.end(), changed.begin(), changed.begin() + n);
-    ty.insert(ty.end(), n, static_cast<uint32_t>(y));
-  }
-  const std::vector<uint64_t>& last = prev;
-  // Counting sort by column; rows stay in increasing order inside each column.
-  std::vector<uint32_t> start(w + 1, 0);
-  for (uint32_t x : tx) ++start[x + 1];
-  for (uint64_t x = 0; x < w; ++x) start[x + 1] += start[x];
-  std::vector<uint32_t> rows(tx.size());
-  {
-    std::vector<uint32_t> cursor(start.begin(), start.end() - 1);
-    for (size_t t = 0; t < tx.size(); ++t) rows[cursor[tx[t]]++] = ty[t];
-  }
-  auto bit = [](const std::vector<uint64_t>& b, uint64_t x) { return (b[x >> 6] >> (x & 63)) & 1; };
-  uint64_t previous_toggle = 0;
-  auto toggle = [&](uint64_t at) {
-    out.push_back(at - previous_toggle);
-    previous_toggle = at;
-  };
-  uint64_t end_value = 0;  // value of the pixel before column x in the stream
-  for (uint64_t x = 0; x < w; ++x) {
-    if (bit(first, x) != end_value) toggle(x * h);
-    for (uint32_t t = start[x]; t < start[x + 1]; ++t) toggle(x * h + rows[t]);
-    end_value = bit(last, x);
-  }
-  out.push_back(h * w - previous_toggle);
+    return row_changes(isa, row, w, bits, changed);
+  }, out);
 }
 
 void encode_one(const MaskView& v, const uint8_t* mask, Isa isa, std::vector<count_t>& out,

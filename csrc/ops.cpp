@@ -409,9 +409,9 @@ Batch merge(BatchView b, MergeOp op, const Config& cfg) {
                                   std::to_string(b.h[i]) + "x" + std::to_string(b.w[i]) +
                                   " but mask 0 has size " + std::to_string(h) + "x" +
                                   std::to_string(w));
-  if (b.n == 1) {
-    const RleRef r = b[0];
-    out.counts.assign(r.counts, r.counts + r.m);
+  if (b.n == 1) {  // canonical form of the one mask (zero-length runs dropped)
+    const count_t empty[1] = {h * w};
+    merge_two(b[0], RleRef{h, w, empty, 1}, 0b1100, out.counts);  // a
     out.close(h, w);
     return out;
   }

@@ -33,7 +33,13 @@ namespace turborle {
 struct Config {
   Isa isa = Isa::kScalar;
   int threads = 1;
+  // Work or memory proportional to a mask's pixels (decoding, row-major fal text) is refused
+  // above this many pixels per mask, before anything is allocated.
+  uint64_t max_pixels = uint64_t(1) << 31;
 };
+
+// Throws unless h*w <= cfg.max_pixels ("mask i: ... exceeds the limit").
+void check_pixel_limit(uint64_t h, uint64_t w, const Config& cfg, size_t index);
 
 using count_t = uint64_t;
 
@@ -127,6 +133,17 @@ void append(Batch& out, BatchView b);
 void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,
                    const Config& cfg);
 
+// ---- fal / Kaggle "start length" text ------------------------------------------------------
+
+// Parses texts[i].data/len (untrusted) as the runs of an (h, w) mask, starts counted from
+// `base` (0 or 1), flattened row-major (or column-major when !row_major). Strict: digits and
+// whitespace only, an even number of tokens, lengths > 0, runs ascending and not overlapping
+// (touching runs join), inside h*w. Messages name the mask, the run and the offset.
+Batch read_fal(const Source* texts, size_t n, uint64_t base, bool row_major, const Config& cfg);
+// The text of every mask: maximal runs, single spaces, "" for an empty mask.
+void write_fal(BatchView b, uint64_t base, bool row_major, std::vector<std::string>& out,
+               const Config& cfg);
+
 // ---- encode / decode ----------------------------------------------------------------------
 
 // n masks of h x w bytes; element (i, y, x) is at data[i*stride_n + y*stride_y + x*stride_x]
@@ -168,7 +185,7 @@ void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8
 // Difference is the first mask minus all the others.
 enum class MergeOp { kUnion, kIntersection, kXor, kDifference };
 // Merges every mask of the batch (all of one size, else std::invalid_argument) into canonical
-// counts. An empty batch gives a 0x0 mask with no counts; a single mask is copied as it is.
+// counts. An empty batch gives a 0x0 mask with no counts.
 Batch merge(BatchView b, MergeOp op, const Config& cfg);
 // Every mask with foreground and background swapped (canonical counts).
 Batch complement(BatchView b, const Config& cfg);

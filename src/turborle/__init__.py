@@ -20,6 +20,7 @@ from turborle.batch import (
     iou,
     merge,
 )
+from turborle.dialects import from_any, from_fal
 
 try:
     __version__ = version("turborle")
@@ -35,6 +36,7 @@ def info() -> dict[str, object]:
         "simd_best": _core.best_simd_level(),
         "threads": _core.default_threads(),
         "cpus": _core.cpu_count(),
+        "max_pixels": _core.max_pixels(),
         "cuda_built": False,
     }
 
@@ -48,7 +50,9 @@ __all__ = [
     "concat",
     "decode",
     "encode",
+    "from_any",
     "from_coco",
+    "from_fal",
     "info",
     "iou",
     "mask",

@@ -1,12 +1,18 @@
-"""Command line: ``turborle info`` and ``turborle example``."""
+"""Command line: ``turborle info``, ``turborle example`` and ``turborle convert``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+from collections.abc import Iterator
+from typing import IO, Any, cast
 
 import numpy as np
+
+CHUNK = 4096  # masks converted per call into the core
+PROGRESS_BYTES = 2_000_000  # inputs at least this large show a progress bar (on a terminal)
 
 
 def _example() -> int:
@@ -25,7 +31,7 @@ def _example() -> int:
     )
     masks = np.asfortranarray(masks.astype(np.uint8))
     t0 = time.perf_counter()
-    rles = mask_utils.encode(masks)
+    rles = cast(list[mask_utils.RLE], mask_utils.encode(masks))  # 3-D input: one dict per mask
     t1 = time.perf_counter()
     back = mask_utils.decode(rles)
     t2 = time.perf_counter()
@@ -54,14 +60,200 @@ def _info() -> int:
     return 0
 
 
+def _iter_json_array(fp: IO[str], buf: str, block: int = 1 << 20) -> Iterator[Any]:
+    """Items of the top-level JSON array that starts in `buf` and continues in `fp`, decoded
+    one at a time, so memory stays bounded by the largest item, not the file."""
+    decoder = json.JSONDecoder()
+    pos = len(buf) - len(buf.lstrip())
+    if buf[pos:pos + 1] != "[":
+        raise ValueError("input is not a JSON array")
+    pos += 1
+    expect_item, first = True, True
+    while True:
+        while pos < len(buf) and buf[pos] in " \t\r\n":
+            pos += 1
+        if pos == len(buf):
+            more = fp.read(block)
+            if not more:
+                raise ValueError("input ends inside the JSON array")
+            buf, pos = more, 0
+            continue
+        if buf[pos] == "]":
+            if expect_item and not first:
+                raise ValueError("a JSON array may not end with ','")
+            return
+        if not expect_item:
+            if buf[pos] != ",":
+                raise ValueError(f"expected ',' or ']' in the JSON array, got {buf[pos]!r}")
+            pos += 1
+            expect_item = True
+            continue
+        try:
+            item, end = decoder.raw_decode(buf, pos)
+            # Complete only if a delimiter follows: "-1" may be the start of "-1.5e-3".
+            complete = end < len(buf) and buf[end] in " \t\r\n,]"
+        except json.JSONDecodeError:
+            complete = False
+        if not complete:
+            more = fp.read(block)
+            if more:
+                buf, pos = buf[pos:] + more, 0
+                continue
+            item, end = decoder.raw_decode(buf, pos)  # the last block: an error is real
+        yield item
+        buf, pos = buf[end:], 0
+        expect_item, first = False, False
+
+
+class _Progress:
+    """A one-line progress bar on stderr for large inputs."""
+
+    def __init__(self, total_bytes: int) -> None:
+        self.total = total_bytes
+        self.shown = total_bytes >= PROGRESS_BYTES and sys.stderr.isatty()
+        self.masks = 0
+
+    def update(self, masks: int, done_bytes: int) -> None:
+        self.masks += masks
+        if self.shown:
+            frac = min(1.0, done_bytes / max(self.total, 1))
+            bar = "#" * int(30 * frac)
+            sys.stderr.write(f"\r[{bar:<30}] {100 * frac:5.1f}% {self.masks} masks")
+            sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        h, w = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise SystemExit(f"--size must be HxW, e.g. 480x640, got {text!r}") from None
+    return h, w
+
+
+def _convert(args: argparse.Namespace) -> int:
+    """Convert a JSON file of masks between COCO and fal text, a chunk at a time."""
+    import os
+
+    import turborle
+
+    size = _size(args.size)
+    total = os.path.getsize(args.input) if args.input != "-" else 0
+    src = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
+    with src:
+        head = src.read(1 << 16)
+        stripped = head.lstrip()
+        rest: Iterator[Any]
+        meta: dict[str, Any] = {}
+        if stripped.startswith("["):
+            rest = _iter_json_array(src, head)
+        else:
+            whole = json.loads(head + src.read())
+            if isinstance(whole, dict) and "rle" in whole:  # a fal response / our fal output
+                meta = whole
+                rle = whole["rle"]
+                rest = iter(rle if isinstance(rle, list) else [rle])
+            else:
+                rest = iter([whole])
+        if meta and args.from_ == "auto":
+            args.from_ = "fal"  # a fal response holds fal text, even an empty mask's ""
+        if size is None and "height" in meta and "width" in meta:
+            size = (int(meta["height"]), int(meta["width"]))
+        # A file is written under a temporary name and renamed at the end, so a failed
+        # conversion never leaves a partial file in place of an existing one.
+        partial = f"{args.output}.partial"
+        out = sys.stdout if args.output == "-" else open(partial, "w", encoding="utf-8")  # noqa: SIM115
+        progress = _Progress(total)
+        written = 0
+        fal_size: tuple[int, int] | None = None
+        with out:
+            out.write("[" if args.to == "coco" else "")
+            chunk: list[Any] = []
+
+            def flush() -> None:
+                nonlocal written, fal_size
+                if not chunk:
+                    return
+                if args.from_ == "coco":
+                    batch = turborle.from_coco(chunk)
+                elif args.from_ == "fal":
+                    if size is None:
+                        raise SystemExit("fal text carries no size: pass --size HxW")
+                    batch = turborle.from_fal(chunk, *size, start_base=args.start_base)
+                else:
+                    batch, _ = turborle.from_any(chunk, *(size or (None, None)))
+                if args.to == "coco":
+                    items = [json.dumps(o) for o in batch.to_coco()]
+                else:
+                    sizes = set(zip(batch.heights.tolist(), batch.widths.tolist()))
+                    if fal_size is not None:
+                        sizes.add(fal_size)
+                    if len(sizes) > 1:
+                        raise SystemExit("fal output needs every mask at one size; found "
+                                         + ", ".join(f"{h}x{w}" for h, w in sorted(sizes)))
+                    if fal_size is None and sizes:
+                        fal_size = sizes.pop()
+                        out.write(f'{{"height": {fal_size[0]}, "width": {fal_size[1]}, "rle": [')
+                    items = [json.dumps(t) for t in batch.to_fal(args.start_base)]
+                for item in items:
+                    out.write((",\n" if written else "\n") + item)
+                    written += 1
+                progress.update(len(chunk), src.tell() if src is not sys.stdin else 0)
+                chunk.clear()
+
+            for item in rest:
+                chunk.append(item)
+                if len(chunk) == CHUNK:
+                    flush()
+            flush()
+            if args.to == "coco":
+                out.write("\n]\n")
+            elif fal_size is None:
+                out.write('{"rle": []}\n')
+            else:
+                out.write("\n]}\n")
+        progress.close()
+    if args.output != "-":
+        os.replace(partial, args.output)
+    print(f"converted {written} masks to {args.to}", file=sys.stderr)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="turborle", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="version, SIMD level, threads, CUDA")
     sub.add_parser("example", help="encode and decode a few masks and print what happened")
+    conv = sub.add_parser("convert", help="convert a JSON file of masks between COCO and fal text")
+    conv.add_argument("input", help="JSON file ('-' for stdin): a list of COCO dicts or fal "
+                      "strings, or a fal response {'rle': [...]}")
+    conv.add_argument("output", help="JSON file to write ('-' for stdout)")
+    conv.add_argument("--to", choices=["coco", "fal"], required=True)
+    conv.add_argument("--from", dest="from_", choices=["auto", "coco", "fal"], default="auto")
+    conv.add_argument("--size", help="HxW of the image, needed to read fal text")
+    conv.add_argument("--start-base", type=int, choices=[0, 1], default=1,
+                      help="index of the first pixel in fal text (default 1)")
     args = parser.parse_args(argv)
     if args.command == "info":
         return _info()
+    if args.command == "convert":
+        try:
+            return _convert(args)
+        except (ValueError, TypeError, OSError, SystemExit) as e:
+            if args.output != "-":
+                import os
+
+                try:
+                    os.remove(f"{args.output}.partial")
+                except OSError:
+                    pass
+            print(f"turborle convert: {e}", file=sys.stderr)
+            return 2
     return _example()
 
 

@@ -73,9 +73,25 @@ def default_threads():
     return n
 
 
+def max_pixels():
+    """Pixels per mask above which decoding and row-major fal conversion are refused:
+    TURBORLE_MAX_PIXELS, else 2**31."""
+    value = os.environ.get("TURBORLE_MAX_PIXELS", "").strip()
+    if not value:
+        return 2 ** 31
+    try:
+        n = int(value)
+    except ValueError:
+        raise ValueError(f"TURBORLE_MAX_PIXELS must be a positive integer, got {value!r}") from None
+    if n < 1 or n > _MAX_DIM:
+        raise ValueError(f"TURBORLE_MAX_PIXELS must be between 1 and 2**62, got {value!r}")
+    return n
+
+
 cdef Config _config(object threads) except *:
     cdef Config cfg
     cfg.isa = _isa
+    cfg.max_pixels = max_pixels()
     if threads is None:
         cfg.threads = default_threads()
     else:
@@ -161,7 +177,7 @@ def from_arrays(counts, offsets, heights, widths):
     return out
 
 
-def take(RLEs rles, index):
+def take(RLEs rles not None, index):
     """The masks at `index` (non-negative ints), as new RLEs."""
     idx = _u64(index, "index")
     cdef const uint64_t* p = <const uint64_t*> cnp.PyArray_DATA(idx)
@@ -172,17 +188,19 @@ def take(RLEs rles, index):
     return out
 
 
-def concat(list parts):
+def concat(list parts not None):
     """All masks of several RLEs, in order."""
     cdef RLEs out = RLEs()
     cdef RLEs part
     for part in parts:
+        if part is None:
+            raise TypeError("concat: expected RLEs, got None")
         with nogil:
             cpp.append(out.batch, BatchView(part.batch))
     return out
 
 
-def complement(RLEs rles, threads=None):
+def complement(RLEs rles not None, threads=None):
     """Every mask with foreground and background swapped."""
     cdef RLEs out = RLEs()
     cdef Config cfg = _config(threads)
@@ -309,7 +327,45 @@ def measure_objects(objs, bint want_area, bint want_bbox, threads=None):
     return areas, boxes
 
 
-def to_objects(RLEs rles, threads=None):
+def from_fal(list texts not None, h, w, uint64_t start_base, bint row_major, threads=None):
+    """fal / Kaggle 'start length' texts of (h, w) masks -> RLEs."""
+    cdef uint64_t hh = _dim(h, "height"), ww = _dim(w, "width")
+    cpp.check_size(hh, ww)
+    cdef Py_ssize_t n = len(texts), i
+    cdef vector[Source] sources
+    sources.resize(n)
+    keep = []
+    for i in range(n):
+        text = texts[i]
+        if isinstance(text, str):
+            try:
+                text = (<str> text).encode("ascii")
+            except UnicodeEncodeError:
+                raise ValueError(f"mask {i}: fal text has non-ASCII characters") from None
+        if not isinstance(text, bytes):
+            raise TypeError(f"mask {i}: fal text must be str or bytes, got {type(text).__name__}")
+        keep.append(text)
+        sources[i].data = PyBytes_AS_STRING(text)
+        sources[i].len = PyBytes_GET_SIZE(text)
+        sources[i].h = hh
+        sources[i].w = ww
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.read_fal(sources.data(), n, start_base, row_major, cfg)
+    return out
+
+
+def to_fal(RLEs rles not None, uint64_t start_base, bint row_major, threads=None):
+    """RLEs -> list of fal / Kaggle 'start length' texts (str)."""
+    cdef vector[string] texts
+    cdef Config cfg = _config(threads)
+    with nogil:
+        cpp.write_fal(BatchView(rles.batch), start_base, row_major, texts, cfg)
+    return [t.decode("ascii") for t in texts]
+
+
+def to_objects(RLEs rles not None, threads=None):
     """RLEs -> list of {'size': [h, w], 'counts': bytes}."""
     cdef string buffer
     cdef vector[size_t] offsets
@@ -347,7 +403,7 @@ def encode(masks, threads=None):
     return out
 
 
-def decode(RLEs rles, bint fortran, out=None, threads=None, bint transposed=False):
+def decode(RLEs rles not None, bint fortran, out=None, threads=None, bint transposed=False):
     """RLEs of one size -> (h, w, n) Fortran array (fortran) or (n, h, w) C array, uint8.
 
     transposed (with fortran false): an (n, w, h) C array holding each mask column-major.
@@ -361,6 +417,8 @@ def decode(RLEs rles, bint fortran, out=None, threads=None, bint transposed=Fals
         if rles.batch.h[i] != h or rles.batch.w[i] != w:
             raise ValueError(f"mask {i} has size {rles.batch.h[i]}x{rles.batch.w[i]} but mask 0 "
                              f"has size {h}x{w}; masks decoded together must have one size")
+    cdef Config cfg = _config(threads)
+    cpp.check_pixel_limit(h, w, cfg, 0)  # before allocating
     if fortran:
         shape = (int(h), int(w), int(n))
     elif transposed:
@@ -380,13 +438,12 @@ def decode(RLEs rles, bint fortran, out=None, threads=None, bint transposed=Fals
             raise ValueError("out is read-only")
     cdef uint8_t* data = <uint8_t*> cnp.PyArray_DATA(out)
     cdef Order order = Order.kColumnMajor if (fortran or transposed) else Order.kRowMajor
-    cdef Config cfg = _config(threads)
     with nogil:
         cpp.decode(BatchView(rles.batch), data, order, cfg)
     return out
 
 
-def area(RLEs rles, threads=None):
+def area(RLEs rles not None, threads=None):
     """Foreground pixel count of each mask, uint64."""
     out = np.empty(rles.batch.size(), dtype=np.uint64)
     cdef uint64_t* data = <uint64_t*> cnp.PyArray_DATA(out)
@@ -396,7 +453,7 @@ def area(RLEs rles, threads=None):
     return out
 
 
-def bbox(RLEs rles, threads=None):
+def bbox(RLEs rles not None, threads=None):
     """(n, 4) float64 xywh tight boxes."""
     out = np.empty((rles.batch.size(), 4), dtype=np.float64)
     cdef double* data = <double*> cnp.PyArray_DATA(out)
@@ -406,18 +463,30 @@ def bbox(RLEs rles, threads=None):
     return out
 
 
-cdef const uint8_t* _crowd_ptr(object crowd, Py_ssize_t n) except? NULL:
+cdef object _crowd(object crowd, Py_ssize_t n):
+    """iscrowd as a contiguous uint8 array of n flags, or None."""
     if crowd is None:
-        return NULL
-    if len(crowd) != n:
-        raise ValueError(f"iscrowd has {len(crowd)} entries but there are {n} ground truths")
-    return <const uint8_t*> cnp.PyArray_DATA(crowd)
+        return None
+    flags = np.ascontiguousarray(np.asarray(crowd).astype(bool).astype(np.uint8).ravel())
+    if len(flags) != n:
+        raise ValueError(f"iscrowd has {len(flags)} entries but there are {n} ground truths")
+    return flags
 
 
-def iou(RLEs dt, RLEs gt, crowd, threads=None):
+cdef object _boxes(object boxes, str what):
+    arr = np.ascontiguousarray(boxes, dtype=np.float64)
+    if arr.ndim != 2 or arr.shape[1] != 4:
+        raise ValueError(f"{what}: boxes must have shape (n, 4), got {arr.shape}")
+    return arr
+
+
+def iou(RLEs dt not None, RLEs gt not None, crowd, threads=None):
     """(len(dt), len(gt)) IoU with pycocotools' semantics; crowd: uint8 array or None."""
     cdef size_t m = dt.batch.size(), n = gt.batch.size()
-    cdef const uint8_t* flags = _crowd_ptr(crowd, n)
+    crowd = _crowd(crowd, n)
+    cdef const uint8_t* flags = NULL
+    if crowd is not None:
+        flags = <const uint8_t*> cnp.PyArray_DATA(crowd)
     out = np.empty((m, n), dtype=np.float64)
     cdef double* data = <double*> cnp.PyArray_DATA(out)
     cdef Config cfg = _config(threads)
@@ -426,12 +495,17 @@ def iou(RLEs dt, RLEs gt, crowd, threads=None):
     return out
 
 
-def box_iou(cnp.ndarray dt, cnp.ndarray gt, crowd):
-    """IoU of (m, 4) and (n, 4) contiguous float64 xywh boxes."""
-    cdef size_t m = dt.shape[0], n = gt.shape[0]
-    cdef const uint8_t* flags = _crowd_ptr(crowd, n)
-    cdef const double* a = <const double*> cnp.PyArray_DATA(dt)
-    cdef const double* b = <const double*> cnp.PyArray_DATA(gt)
+def box_iou(dt, gt, crowd):
+    """IoU of (m, 4) and (n, 4) xywh boxes (converted to contiguous float64)."""
+    a_arr = _boxes(dt, "dt")
+    b_arr = _boxes(gt, "gt")
+    cdef size_t m = a_arr.shape[0], n = b_arr.shape[0]
+    crowd = _crowd(crowd, n)
+    cdef const uint8_t* flags = NULL
+    if crowd is not None:
+        flags = <const uint8_t*> cnp.PyArray_DATA(crowd)
+    cdef const double* a = <const double*> cnp.PyArray_DATA(a_arr)
+    cdef const double* b = <const double*> cnp.PyArray_DATA(b_arr)
     out = np.empty((m, n), dtype=np.float64)
     cdef double* data = <double*> cnp.PyArray_DATA(out)
     with nogil:
@@ -443,7 +517,7 @@ _MERGE_OPS = {"union": MergeOp.kUnion, "intersection": MergeOp.kIntersection,
               "xor": MergeOp.kXor, "difference": MergeOp.kDifference}
 
 
-def merge(RLEs rles, str op, threads=None):
+def merge(RLEs rles not None, str op, threads=None):
     """Merge all masks into a one-mask RLEs: 'union', 'intersection', 'xor' or 'difference'
     (the first mask minus all the others)."""
     if op not in _MERGE_OPS:
@@ -456,29 +530,35 @@ def merge(RLEs rles, str op, threads=None):
     return out
 
 
-def from_polygons(list polygons, h, w):
-    """Polygons (contiguous float64 arrays of x0, y0, x1, y1, ...) -> RLEs."""
+def from_polygons(list polygons not None, h, w):
+    """Polygons (flat sequences x0, y0, x1, y1, ...) -> RLEs; each converted to contiguous
+    float64 (an odd coordinate count is an error)."""
     cdef uint64_t hh = _dim(h, "h"), ww = _dim(w, "w")
     cdef size_t n = len(polygons), i
     cdef vector[const double*] xy
     cdef vector[size_t] k
     xy.resize(n)
     k.resize(n)
+    keep = []
     for i in range(n):
-        p = <cnp.ndarray> polygons[i]
-        xy[i] = <const double*> cnp.PyArray_DATA(p)
-        k[i] = p.shape[0] // 2
+        arr = np.ascontiguousarray(np.asarray(polygons[i], dtype=np.float64).ravel())
+        if arr.size % 2:
+            raise ValueError(f"polygon {i} has an odd number of coordinates ({arr.size})")
+        keep.append(arr)
+        xy[i] = <const double*> cnp.PyArray_DATA(arr)
+        k[i] = arr.size // 2
     cdef RLEs out = RLEs()
     with nogil:
         out.batch = cpp.rasterize_polygons(xy.data(), k.data(), n, hh, ww)
     return out
 
 
-def from_boxes(cnp.ndarray boxes, h, w):
-    """(n, 4) contiguous float64 xywh boxes -> RLEs."""
+def from_boxes(boxes, h, w):
+    """(n, 4) xywh boxes -> RLEs."""
     cdef uint64_t hh = _dim(h, "h"), ww = _dim(w, "w")
-    cdef const double* data = <const double*> cnp.PyArray_DATA(boxes)
-    cdef size_t n = boxes.shape[0]
+    arr = _boxes(boxes, "boxes")
+    cdef const double* data = <const double*> cnp.PyArray_DATA(arr)
+    cdef size_t n = arr.shape[0]
     cdef RLEs out = RLEs()
     with nogil:
         out.batch = cpp.rasterize_boxes(data, n, hh, ww)

@@ -18,6 +18,7 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
     cdef cppclass Config:
         Isa isa
         int threads
+        uint64_t max_pixels
 
     ctypedef uint64_t count_t
 
@@ -57,6 +58,7 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
         kDifference
 
     void check_size(uint64_t h, uint64_t w) except +
+    void check_pixel_limit(uint64_t h, uint64_t w, const Config& cfg, size_t index) except +
     Batch read_sources(const Source* sources, size_t n, const Config& cfg) except +
     Batch from_columns(const count_t* counts, size_t m, const uint64_t* offsets,
                        const uint64_t* h, const uint64_t* w, size_t n) except +
@@ -64,6 +66,10 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
     void append(Batch& out, BatchView b) except +
     void write_strings(BatchView b, string& out, vector[size_t]& offsets,
                        const Config& cfg) except +
+    Batch read_fal(const Source* texts, size_t n, uint64_t base, bint row_major,
+                   const Config& cfg) except +
+    void write_fal(BatchView b, uint64_t base, bint row_major, vector[string]& out,
+                   const Config& cfg) except +
     Batch encode(const MaskView& masks, const Config& cfg) except +
     void decode(BatchView b, uint8_t* out, Order order, const Config& cfg) except +
     void area(BatchView b, uint64_t* out, const Config& cfg) except +

@@ -71,22 +71,22 @@ class RLEBatch:
     @property
     def counts(self) -> npt.NDArray[np.uint64]:
         """All counts, back to back (read-only view)."""
-        return self._rles.arrays()[0]  # type: ignore[no-any-return]
+        return self._rles.arrays()[0]
 
     @property
     def offsets(self) -> npt.NDArray[np.uint64]:
         """Start of each mask's counts, plus the end (read-only view, length n + 1)."""
-        return self._rles.arrays()[1]  # type: ignore[no-any-return]
+        return self._rles.arrays()[1]
 
     @property
     def heights(self) -> npt.NDArray[np.uint64]:
         """Height of each mask (read-only view)."""
-        return self._rles.arrays()[2]  # type: ignore[no-any-return]
+        return self._rles.arrays()[2]
 
     @property
     def widths(self) -> npt.NDArray[np.uint64]:
         """Width of each mask (read-only view)."""
-        return self._rles.arrays()[3]  # type: ignore[no-any-return]
+        return self._rles.arrays()[3]
 
     @property
     def nbytes(self) -> int:
@@ -147,12 +147,18 @@ class RLEBatch:
         return f"<RLEBatch: {shown}, {len(self.counts)} counts, {self.nbytes} bytes>"
 
     # -- conversions ------------------------------------------------------------------------
+    def to_fal(self, start_base: int = 1, order: Literal["C", "F"] = "C") -> list[str]:
+        """fal / Kaggle ``start length`` text, one string per mask (see ``from_fal``)."""
+        from turborle.dialects import to_fal
+
+        return to_fal(self, start_base, order)
+
     def to_coco(self) -> list[CocoObject]:
         """``[{"size": [h, w], "counts": str}, ...]``, ready for ``json.dumps``."""
         objs = _core.to_objects(self._rles)
         for obj in objs:
             obj["counts"] = obj["counts"].decode("ascii")
-        return objs  # type: ignore[no-any-return]
+        return objs
 
 
 def _batch(masks: BatchLike, what: str = "batch") -> _core.RLEs:
@@ -225,15 +231,15 @@ def decode(
     if order not in ("C", "F"):
         raise ValueError(f"order must be 'C' or 'F', got {order!r}")
     if order == "C":
-        return _core.decode(rles, False, out, threads).view(np.bool_)  # type: ignore[no-any-return]
+        return _core.decode(rles, False, out, threads).view(np.bool_)
     # Fortran per mask: fill an (N, W, H) C array, i.e. (W, H) per mask, and transpose.
     target = None if out is None else out.transpose(0, 2, 1)
-    return _core.decode(rles, False, target, threads, True).view(np.bool_).transpose(0, 2, 1)  # type: ignore[no-any-return]
+    return _core.decode(rles, False, target, threads, True).view(np.bool_).transpose(0, 2, 1)
 
 
 def area(batch: BatchLike, *, threads: int | None = None) -> npt.NDArray[np.uint64]:
     """Foreground pixels of each mask, uint64."""
-    return _core.area(_batch(batch), threads)  # type: ignore[no-any-return]
+    return _core.area(_batch(batch), threads)
 
 
 def bbox(batch: BatchLike, fmt: Literal["xywh", "xyxy"] = "xywh",
@@ -244,7 +250,7 @@ def bbox(batch: BatchLike, fmt: Literal["xywh", "xyxy"] = "xywh",
         boxes[:, 2:] += boxes[:, :2]
     elif fmt != "xywh":
         raise ValueError(f"fmt must be 'xywh' or 'xyxy', got {fmt!r}")
-    return boxes  # type: ignore[no-any-return]
+    return boxes
 
 
 def iou(a: BatchLike, b: BatchLike, iscrowd: Any = None,
@@ -254,11 +260,7 @@ def iou(a: BatchLike, b: BatchLike, iscrowd: Any = None,
     A crowd mask of ``b`` (``iscrowd[j]`` true) scores ``intersection / area(a[i])``. Pairs of
     different sizes whose boxes overlap score -1 (pycocotools' convention).
     """
-    ra, rb = _batch(a, "a"), _batch(b, "b")
-    crowd = None
-    if iscrowd is not None:
-        crowd = np.ascontiguousarray(np.asarray(iscrowd).astype(bool).astype(np.uint8).ravel())
-    return _core.iou(ra, rb, crowd, threads)  # type: ignore[no-any-return]
+    return _core.iou(_batch(a, "a"), _batch(b, "b"), iscrowd, threads)
 
 
 def merge(batch: BatchLike, op: Literal["union", "intersection", "xor", "difference"] = "union",

@@ -72,9 +72,9 @@ def decode(rleObjs: RLEs) -> npt.NDArray[np.uint8]:
     one size.
     """
     if isinstance(rleObjs, list):
-        return _core.decode(_rles(rleObjs), True)  # type: ignore[no-any-return]
+        return _core.decode(_rles(rleObjs), True)
     out = _core.decode(_rles([rleObjs]), True)
-    return out[:, :, 0]  # type: ignore[no-any-return]
+    return out[:, :, 0]
 
 
 def _area_dtype(a: npt.NDArray[np.uint64]) -> npt.NDArray[Any]:
@@ -95,7 +95,7 @@ def area(rleObjs: RLEs) -> Any:
 def toBbox(rleObjs: RLEs) -> npt.NDArray[np.float64]:
     """Tight ``[x, y, w, h]`` float64 box: shape (4,) for a dict, (n, 4) for a list."""
     if isinstance(rleObjs, list):
-        return _core.measure_objects(rleObjs, False, True)[1]  # type: ignore[no-any-return]
+        return _core.measure_objects(rleObjs, False, True)[1]
     return _core.measure_objects([rleObjs], False, True)[1][0]  # type: ignore[no-any-return]
 
 
@@ -166,13 +166,19 @@ def iou(dt: Any, gt: Any, iscrowd: Any = None) -> Any:
 
 
 def merge(rleObjs: list[RLE], intersect: int = 0) -> RLE:
-    """Union (``intersect=0``) or intersection (``intersect=1``) of same-sized masks."""
-    return _core.to_objects(_core.merge(_rles(rleObjs), "intersection" if intersect else "union"))[0]  # type: ignore[no-any-return]
+    """Union (``intersect=0``) or intersection (``intersect=1``) of same-sized masks.
+
+    As in pycocotools, one mask comes back as it was parsed (its counts are not rewritten).
+    """
+    rles = _rles(rleObjs)
+    if len(rles) == 1:
+        return _core.to_objects(rles)[0]
+    return _core.to_objects(_core.merge(rles, "intersection" if intersect else "union"))[0]
 
 
 def frBbox(bb: Any, h: int, w: int) -> list[RLE]:
     """RLEs of ``[x, y, w, h]`` boxes (an (n, 4) array or a list of 4-sequences)."""
-    return _core.to_objects(_core.from_boxes(_boxes(bb, "frBbox"), h, w))  # type: ignore[no-any-return]
+    return _core.to_objects(_core.from_boxes(_boxes(bb, "frBbox"), h, w))
 
 
 def _polygon(p: Any, i: int) -> npt.NDArray[np.float64]:
@@ -185,12 +191,12 @@ def _polygon(p: Any, i: int) -> npt.NDArray[np.float64]:
 def frPoly(poly: Sequence[Any], h: int, w: int) -> list[RLE]:
     """One RLE per polygon ``[x0, y0, x1, y1, ...]`` (pycocotools' rasterisation)."""
     polygons = [_polygon(p, i) for i, p in enumerate(poly)]
-    return _core.to_objects(_core.from_polygons(polygons, h, w))  # type: ignore[no-any-return]
+    return _core.to_objects(_core.from_polygons(polygons, h, w))
 
 
 def frUncompressedRLE(ucRles: Sequence[RLE], h: int, w: int) -> list[RLE]:
     """Compress RLEs whose ``counts`` are lists of ints (each uses its own ``size``)."""
-    return _core.to_objects(_rles(list(ucRles)))  # type: ignore[no-any-return]
+    return _core.to_objects(_rles(list(ucRles)))
 
 
 def _is_number(x: Any) -> bool:

@@ -19,28 +19,42 @@ canonical counts; functions that read counts accept zero-length runs anywhere.
 from __future__ import annotations
 
 import math
+import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
+from typing import Any, Literal
 
 import numpy as np
+import numpy.typing as npt
 
 __all__ = [
+    "MergeOp",
     "area",
     "bbox",
     "box_iou",
     "box_to_counts",
     "box_to_mask",
     "canonical_counts",
+    "complement",
     "counts_to_string",
     "decode_counts",
     "encode_counts",
+    "fal_to_mask",
+    "fal_to_runs",
     "iou",
+    "mask_to_fal",
     "merge",
     "poly_to_counts",
     "poly_to_mask",
     "string_to_counts",
 ]
+
+MergeOp = Literal["union", "intersection", "xor", "difference"]
+"""The ways :func:`merge` combines masks."""
+
+Mask = npt.NDArray[np.uint8]
 
 # Polygon vertices are placed on a grid 5 times finer than the pixel grid.
 _POLY_SCALE = 5
@@ -49,7 +63,7 @@ _POLY_SCALE = 5
 # ---- counts <-> dense masks -----------------------------------------------------------------
 
 
-def encode_counts(mask2d: np.ndarray) -> list[int]:
+def encode_counts(mask2d: npt.ArrayLike) -> list[int]:
     """Return the canonical COCO counts of a 2-D mask.
 
     Parameters
@@ -77,8 +91,8 @@ def encode_counts(mask2d: np.ndarray) -> list[int]:
     return counts
 
 
-def _check_counts(counts: Sequence[int], h: int, w: int) -> list[int]:
-    counts = [int(c) for c in counts]
+def _check_counts(counts_in: Sequence[int], h: int, w: int) -> list[int]:
+    counts = [int(c) for c in counts_in]
     if h < 0 or w < 0:
         raise ValueError(f"negative size {h}x{w}")
     if any(c < 0 for c in counts):
@@ -88,7 +102,7 @@ def _check_counts(counts: Sequence[int], h: int, w: int) -> list[int]:
     return counts
 
 
-def decode_counts(counts: Sequence[int], h: int, w: int) -> np.ndarray:
+def decode_counts(counts: Sequence[int], h: int, w: int) -> Mask:
     """Return the dense mask of ``counts``.
 
     Parameters
@@ -145,7 +159,7 @@ def canonical_counts(counts: Sequence[int]) -> list[int]:
 # ---- compressed strings ------------------------------------------------------------------------
 
 
-def counts_to_string(counts: Sequence[int]) -> bytes:
+def counts_to_string(counts_in: Sequence[int], *, allow_negative: bool = False) -> bytes:
     """Return the COCO compressed string of ``counts``.
 
     Each count ``i > 2`` is stored as its difference from ``counts[i-2]`` (counts 0, 1 and 2
@@ -156,14 +170,17 @@ def counts_to_string(counts: Sequence[int]) -> bytes:
     ----------
     counts : sequence of int
         Non-negative run lengths.
+    allow_negative : bool, optional
+        Also write negative counts (a decoder must reject the string: this is for building
+        malformed test input).
 
     Returns
     -------
     bytes
         Characters in ``'0'..'o'``.
     """
-    counts = [int(c) for c in counts]
-    if any(c < 0 for c in counts):
+    counts = [int(c) for c in counts_in]
+    if not allow_negative and any(c < 0 for c in counts):
         raise ValueError("negative count")
     out = bytearray()
     for i, c in enumerate(counts):
@@ -234,7 +251,7 @@ def string_to_counts(s: bytes | str) -> list[int]:
 
 def _foreground_runs(counts: Sequence[int]) -> list[tuple[int, int]]:
     """Half-open linear intervals ``[start, end)`` of the non-empty foreground runs."""
-    runs = []
+    runs: list[tuple[int, int]] = []
     pos = 0
     for i, c in enumerate(counts):
         c = int(c)
@@ -246,7 +263,7 @@ def _foreground_runs(counts: Sequence[int]) -> list[tuple[int, int]]:
 
 def _runs_to_counts(runs: Iterable[tuple[int, int]], total: int) -> list[int]:
     """Canonical counts of the sorted, disjoint foreground intervals ``runs``."""
-    counts = []
+    counts: list[int] = []
     pos = 0
     for start, end in runs:
         counts += [start - pos, end - start]
@@ -294,7 +311,7 @@ def bbox(counts: Sequence[int], h: int, w: int) -> list[float]:
 
 def _intersect_runs(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
     """Intersection of two sorted lists of disjoint half-open intervals."""
-    out = []
+    out: list[tuple[int, int]] = []
     i = j = 0
     while i < len(a) and j < len(b):
         start = max(a[i][0], b[j][0])
@@ -319,8 +336,21 @@ def _union_runs(runs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-def merge(list_of_counts: Sequence[Sequence[int]], h: int, w: int, intersect: bool) -> list[int]:
-    """Return the canonical counts of the union or intersection of masks of one size.
+def _covered(runs: list[tuple[int, int]], pos: int) -> bool:
+    """Whether linear index ``pos`` lies in one of the sorted disjoint intervals ``runs``."""
+    i = bisect_right(runs, (pos, math.inf)) - 1
+    return i >= 0 and runs[i][0] <= pos < runs[i][1]
+
+
+def merge(
+    list_of_counts: Sequence[Sequence[int]],
+    h: int,
+    w: int,
+    intersect: bool = False,
+    *,
+    op: MergeOp | None = None,
+) -> list[int]:
+    """Return the canonical counts of a combination of masks of one size.
 
     Parameters
     ----------
@@ -328,8 +358,13 @@ def merge(list_of_counts: Sequence[Sequence[int]], h: int, w: int, intersect: bo
         Counts of ``h x w`` masks.
     h, w : int
         Size of every mask.
-    intersect : bool
-        Intersection if true, union otherwise.
+    intersect : bool, optional
+        pycocotools' flag: intersection if true, union otherwise. Ignored when ``op`` is
+        given.
+    op : {"union", "intersection", "xor", "difference"}, optional
+        How to combine the masks: a pixel is foreground in the result when it is foreground
+        in any mask, in every mask, in an odd number of masks, or in the first mask and in
+        none of the others ("difference": the first minus the rest). One mask gives itself.
 
     Returns
     -------
@@ -337,19 +372,58 @@ def merge(list_of_counts: Sequence[Sequence[int]], h: int, w: int, intersect: bo
         Canonical counts; ``[]`` for an empty list (pycocotools' ``merge([])`` is a 0x0 mask
         with an empty counts string).
     """
+    if op is None:
+        op = "intersection" if intersect else "union"
+    if op not in ("union", "intersection", "xor", "difference"):
+        raise ValueError(f"unknown merge op {op!r}")
     if len(list_of_counts) == 0:
         return []
     runs = [_foreground_runs(_check_counts(c, h, w)) for c in list_of_counts]
-    if intersect:
+    if op == "intersection":
         result = runs[0]
         for other in runs[1:]:
             result = _intersect_runs(result, other)
-    else:
-        result = _union_runs(r for mask_runs in runs for r in mask_runs)
-    return _runs_to_counts(result, h * w)
+        return _runs_to_counts(result, h * w)
+    if op == "union":
+        return _runs_to_counts(_union_runs(r for mask_runs in runs for r in mask_runs), h * w)
+    # xor / difference: cut the scan at every run boundary of every mask; each piece between
+    # two consecutive cuts is uniform in every mask, so test its first pixel.
+    cuts = sorted({0, h * w, *(p for mask_runs in runs for run in mask_runs for p in run)})
+    pieces: list[tuple[int, int]] = []
+    for start, end in pairwise(cuts):
+        inside = [_covered(mask_runs, start) for mask_runs in runs]
+        if op == "xor":
+            keep = sum(inside) % 2 == 1
+        else:
+            keep = inside[0] and not any(inside[1:])
+        if keep:
+            pieces.append((start, end))
+    return _runs_to_counts(_union_runs(pieces), h * w)
 
 
-def box_iou(dt_boxes, gt_boxes, iscrowd) -> np.ndarray:
+def complement(counts: Sequence[int], h: int, w: int) -> list[int]:
+    """Return the canonical counts of the mask with foreground and background swapped.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Counts of an ``h x w`` mask (zero-length runs allowed).
+    h, w : int
+        Size of the mask.
+
+    Returns
+    -------
+    list of int
+        Canonical counts (``[0]`` for an empty mask).
+    """
+    checked = _check_counts(counts, h, w)
+    # A leading empty background run turns every run into the opposite value.
+    return canonical_counts([0, *checked])
+
+
+def box_iou(
+    dt_boxes: npt.ArrayLike, gt_boxes: npt.ArrayLike, iscrowd: Sequence[bool] | None
+) -> npt.NDArray[np.float64]:
     """Return the IoU of every pair of ``[x, y, width, height]`` boxes.
 
     The arithmetic is pycocotools' ``bbIou``, operation for operation in IEEE double
@@ -393,7 +467,11 @@ def box_iou(dt_boxes, gt_boxes, iscrowd) -> np.ndarray:
     return out
 
 
-def iou(dt_list, gt_list, iscrowd) -> np.ndarray | list:
+def iou(
+    dt_list: Sequence[tuple[Sequence[int], int, int]],
+    gt_list: Sequence[tuple[Sequence[int], int, int]],
+    iscrowd: Sequence[bool] | None,
+) -> npt.NDArray[np.float64] | list[Any]:
     """Return the IoU of every pair of masks, with pycocotools' semantics.
 
     For each pair, the IoU of the two masks' tight boxes (:func:`box_iou`, same crowd flag)
@@ -455,7 +533,7 @@ def _dda_walk(x0: int, y0: int, x1: int, y1: int) -> list[tuple[int, int]]:
     flip = (x_major and x0 > x1) or (not x_major and y0 > y1)
     if flip:
         x0, y0, x1, y1 = x1, y1, x0, y0
-    points = []
+    points: list[tuple[int, int]] = []
     if x_major:
         slope = (y1 - y0) / dx if dx else 0.0  # a single point when dx == dy == 0
         for d in range(dx + 1):
@@ -523,8 +601,8 @@ def poly_to_counts(xy: Sequence[float], h: int, w: int) -> list[int]:
         col = (u_col + 0.5) / _POLY_SCALE - 0.5
         if math.floor(col) != col or col < 0 or col > w - 1:
             continue
-        row = (min(v, v_prev) + 0.5) / _POLY_SCALE - 0.5
-        row = math.ceil(min(max(row, 0.0), float(h)))
+        row_f = (min(v, v_prev) + 0.5) / _POLY_SCALE - 0.5
+        row = math.ceil(min(max(row_f, 0.0), float(h)))
         toggles[int(col) * h + row] += 1
 
     # Positions toggled an odd number of times; a toggle at h*w changes nothing.
@@ -534,7 +612,7 @@ def poly_to_counts(xy: Sequence[float], h: int, w: int) -> list[int]:
     return _runs_to_counts(runs, h * w)
 
 
-def poly_to_mask(xy: Sequence[float], h: int, w: int) -> np.ndarray:
+def poly_to_mask(xy: Sequence[float], h: int, w: int) -> Mask:
     """Dense ``uint8`` Fortran ``(h, w)`` mask of :func:`poly_to_counts`."""
     return decode_counts(poly_to_counts(xy, h, w), h, w)
 
@@ -550,6 +628,170 @@ def box_to_counts(x: float, y: float, bw: float, bh: float, h: int, w: int) -> l
     return poly_to_counts([xs, ys, xs, ye, xe, ye, xe, ys], h, w)
 
 
-def box_to_mask(x: float, y: float, bw: float, bh: float, h: int, w: int) -> np.ndarray:
+def box_to_mask(x: float, y: float, bw: float, bh: float, h: int, w: int) -> Mask:
     """Dense ``uint8`` Fortran ``(h, w)`` mask of :func:`box_to_counts`."""
     return decode_counts(box_to_counts(x, y, bw, bh, h, w), h, w)
+
+
+# ---- fal / Kaggle "start length" text ---------------------------------------------------------
+
+_FAL_SPACE = " \t\n\r\f\v"
+_FAL_TOKEN = re.compile(r"[0-9]+")
+
+
+def _check_fal_args(height: int, width: int, start_base: int, order: str) -> None:
+    for name, value in (("height", height), ("width", width), ("start_base", start_base)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        if value < 0:
+            raise ValueError(f"{name} must be non-negative, got {value}")
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' (row-major) or 'F' (column-major), got {order!r}")
+
+
+def fal_to_runs(
+    text: str | bytes,
+    height: int,
+    width: int,
+    start_base: int = 1,
+) -> list[tuple[int, int]]:
+    """Parse fal / Kaggle ``start length`` text into 0-based half-open runs.
+
+    The text is ASCII decimal integers separated by ASCII whitespace (leading and trailing
+    whitespace is allowed), read as pairs ``start length``. Parsing is strict.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The text of one mask; ``""`` is a mask without foreground.
+    height, width : int
+        Size of the image (the text carries none).
+    start_base : int, optional
+        The index the text gives the first pixel (1 for fal and Kaggle).
+
+    Returns
+    -------
+    list of (int, int)
+        ``(start, end)`` in the flattened scan, 0-based, ascending and disjoint (a run may
+        start where the previous one ended). The scan order is not needed to parse.
+
+    Raises
+    ------
+    ValueError
+        For a token that is not an unsigned ASCII decimal integer (signs, decimals, exponents
+        and non-ASCII digits included), an odd token count, a zero length, a start below
+        ``start_base`` (with ``start_base=1``, a start of 0 is reported as 0-based data), runs
+        that descend or overlap, or a run that ends past ``height * width``.
+    """
+    _check_fal_args(height, width, start_base, "C")
+    if isinstance(text, (bytes, bytearray)):
+        try:
+            text = bytes(text).decode("ascii")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"fal text must be ASCII: {exc}") from None
+    if not isinstance(text, str):
+        raise TypeError(f"fal text must be str or bytes, got {type(text).__name__}")
+    stripped = text.strip(_FAL_SPACE)
+    tokens = re.split(f"[{_FAL_SPACE}]+", stripped) if stripped else []
+    for i, token in enumerate(tokens):
+        if not _FAL_TOKEN.fullmatch(token):
+            raise ValueError(f"token {i} ({token[:20]!r}) is not a non-negative integer")
+    if len(tokens) % 2:
+        raise ValueError(f"odd number of tokens ({len(tokens)}): the text is pairs of "
+                         "'start length'")
+    total = height * width
+    runs: list[tuple[int, int]] = []
+    previous_end = 0
+    for k in range(0, len(tokens), 2):
+        start, length = int(tokens[k]), int(tokens[k + 1])
+        if start < start_base:
+            hint = (" (the data looks 0-based: pass start_base=0)"
+                    if start_base == 1 and start == 0 else "")
+            raise ValueError(f"run {k // 2}: start {start} is below start_base "
+                             f"{start_base}{hint}")
+        if length == 0:
+            raise ValueError(f"run {k // 2}: zero length")
+        begin = start - start_base
+        if begin < previous_end:
+            raise ValueError(f"run {k // 2}: start {start} is before the end of the previous "
+                             "run (runs must ascend and not overlap)")
+        end = begin + length
+        if end > total:
+            raise ValueError(f"run {k // 2}: start {start} length {length} runs past the "
+                             f"{height}x{width} = {total} pixels")
+        runs.append((begin, end))
+        previous_end = end
+    return runs
+
+
+def fal_to_mask(
+    text: str | bytes,
+    height: int,
+    width: int,
+    start_base: int = 1,
+    order: Literal["C", "F"] = "C",
+) -> Mask:
+    """Decode fal / Kaggle ``start length`` text into a dense mask.
+
+    Parameters
+    ----------
+    text : str or bytes
+        The text of one mask (see :func:`fal_to_runs` for what is accepted).
+    height, width : int
+        Size of the image.
+    start_base : int, optional
+        The index the text gives the first pixel (1 for fal and Kaggle).
+    order : {"C", "F"}, optional
+        How the text flattens the image: row-major ("C", fal's and Kaggle's) or column-major
+        ("F").
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` array of shape ``(height, width)``, 1 for foreground.
+
+    Raises
+    ------
+    ValueError
+        For malformed text (see :func:`fal_to_runs`).
+    """
+    _check_fal_args(height, width, start_base, order)
+    runs = fal_to_runs(text, height, width, start_base)
+    flat = np.zeros(height * width, dtype=np.uint8)
+    for begin, end in runs:
+        flat[begin:end] = 1
+    return flat.reshape((height, width), order=order)
+
+
+def mask_to_fal(
+    mask: npt.ArrayLike,
+    start_base: int = 1,
+    order: Literal["C", "F"] = "C",
+) -> str:
+    """Return the fal / Kaggle ``start length`` text of a 2-D mask.
+
+    Parameters
+    ----------
+    mask : array_like, shape (h, w)
+        Nonzero elements are foreground.
+    start_base : int, optional
+        The index given to the first pixel (1 for fal and Kaggle).
+    order : {"C", "F"}, optional
+        Flatten row-major ("C", fal's and Kaggle's) or column-major ("F").
+
+    Returns
+    -------
+    str
+        ``start length`` of every maximal foreground run, ascending, separated by single
+        spaces; ``""`` for a mask without foreground.
+    """
+    m = np.asarray(mask)
+    if m.ndim != 2:
+        raise ValueError(f"expected a 2-D mask, got shape {m.shape}")
+    _check_fal_args(m.shape[0], m.shape[1], start_base, order)
+    flat = (m != 0).ravel(order=order)
+    padded = np.concatenate([[False], flat, [False]]).astype(np.int8)
+    steps = np.diff(padded)
+    starts = np.flatnonzero(steps == 1)
+    ends = np.flatnonzero(steps == -1)
+    return " ".join(f"{int(s) + start_base} {int(e - s)}" for s, e in zip(starts, ends))

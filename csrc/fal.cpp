@@ -1,0 +1,227 @@
+// fal / Kaggle "start length" text: ASCII integers separated by whitespace, pairs of a
+// start (counted from `base`) and a length over the mask flattened row-major (fal, Kaggle)
+// or column-major. Parsing is strict; conversion to and from COCO's column-major counts goes
+// through bit rows (rows.hpp) for row-major text, never through a dense byte mask.
+#include <charconv>
+#include <stdexcept>
+#include <string>
+
+#include "kernels.hpp"
+#include "rows.hpp"
+#include "turborle.hpp"
+
+namespace turborle {
+
+namespace {
+
+bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+std::string shown(unsigned char c) {
+  if (c >= 0x20 && c < 0x7f) return std::string("'") + char(c) + "'";
+  static const char* hex = "0123456789abcdef";
+  return std::string("0x") + hex[c >> 4] + hex[c & 15];
+}
+
+// The runs of one text as [begin, end) intervals of the flattened mask, validated.
+std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint64_t base) {
+  std::vector<uint64_t> runs;  // begin, end, begin, end, ...
+  uint64_t pair[2] = {0, 0};
+  size_t token = 0, token_offset = 0;
+  uint64_t previous_end = 0;
+  size_t p = 0;
+  for (;;) {
+    while (p < len && is_space(static_cast<unsigned char>(s[p]))) ++p;
+    if (p == len) break;
+    const size_t start = p;
+    uint64_t value = 0;
+    for (; p < len && !is_space(static_cast<unsigned char>(s[p])); ++p) {
+      const unsigned char c = static_cast<unsigned char>(s[p]);
+      if (c < '0' || c > '9')
+        throw std::invalid_argument("byte " + shown(c) + " at offset " + std::to_string(p) +
+                                    " (token " + std::to_string(token) +
+                                    ") is not a digit: fal text is non-negative integers");
+      if (value > (kMaxPixels - (c - '0')) / 10)
+        throw std::invalid_argument("token " + std::to_string(token) + " at offset " +
+                                    std::to_string(start) + " is too large");
+      value = value * 10 + (c - '0');
+    }
+    pair[token & 1] = value;
+    if ((token & 1) == 0) token_offset = start;
+    if (token & 1) {  // a complete pair: start, length
+      const uint64_t first = pair[0], length = pair[1];
+      const std::string where = "run " + std::to_string(token / 2) + " (offset " +
+                                std::to_string(token_offset) + ")";
+      if (first < base) {
+        if (base == 1 && first == 0)
+          throw std::invalid_argument(where + " starts at 0, but starts are 1-based: the data "
+                                      "looks 0-based; pass start_base=0");
+        throw std::invalid_argument(where + " starts below " + std::to_string(base));
+      }
+      if (length == 0) throw std::invalid_argument(where + " has length 0");
+      const uint64_t begin = first - base;
+      if (begin < previous_end)
+        throw std::invalid_argument(where + " starts at " + std::to_string(first) +
+                                    ", before the previous run ends: runs must be ascending "
+                                    "and must not overlap");
+      if (length > total || begin > total - length)
+        throw std::invalid_argument(where + " ends at " + std::to_string(begin + length) +
+                                    ", past the " + std::to_string(total) + " pixels of the mask");
+      if (!runs.empty() && runs.back() == begin) {
+        runs.back() = begin + length;  // touching runs join
+      } else {
+        runs.push_back(begin);
+        runs.push_back(begin + length);
+      }
+      previous_end = begin + length;
+    }
+    ++token;
+  }
+  if (token & 1)
+    throw std::invalid_argument("odd number of tokens (" + std::to_string(token) +
+                                "): fal text is pairs of start and length");
+  return runs;
+}
+
+// Column-major runs -> counts.
+void runs_to_counts(const std::vector<uint64_t>& runs, uint64_t total, std::vector<count_t>& out) {
+  uint64_t last = 0;
+  for (size_t k = 0; k < runs.size(); k += 2) {
+    out.push_back(runs[k] - last);
+    out.push_back(runs[k + 1] - runs[k]);
+    last = runs[k + 1];
+  }
+  if (last < total || runs.empty()) out.push_back(total - last);
+}
+
+// Row-major runs -> column-major counts, row by row on bit rows.
+void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t w,
+                        std::vector<count_t>& out) {
+  const uint64_t words = (w + 63) / 64;
+  std::vector<uint64_t> row(words);
+  size_t k = 0;  // first run that may reach the current row
+  rows_to_counts(h, w, [&](uint64_t y, uint64_t* bits, uint32_t* changed) {
+    std::fill(row.begin(), row.end(), 0);
+    const uint64_t row_begin = y * w, row_end = row_begin + w;
+    while (k < runs.size() && runs[k + 1] <= row_begin) k += 2;
+    for (size_t j = k; j < runs.size() && runs[j] < row_end; j += 2) {
+      const uint64_t from = std::max(runs[j], row_begin) - row_begin;
+      const uint64_t to = std::min(runs[j + 1], row_end) - row_begin;
+      for (uint64_t x = from; x < to;) {  // set bits [from, to)
+        if ((x & 63) == 0 && x + 64 <= to) {
+          row[x >> 6] = ~uint64_t(0);
+          x += 64;
+        } else {
+          row[x >> 6] |= uint64_t(1) << (x & 63);
+          ++x;
+        }
+      }
+    }
+    size_t n = 0;
+    for (uint64_t q = 0; q < words; ++q) {
+      for (uint64_t d = row[q] ^ bits[q]; d; d &= d - 1)
+        changed[n++] = static_cast<uint32_t>(q * 64 + __builtin_ctzll(d));
+      bits[q] = row[q];
+    }
+    return n;
+  }, out);
+}
+
+void append_pair(std::string& out, uint64_t start, uint64_t length) {
+  char buffer[48];
+  char* p = buffer;
+  if (!out.empty() && out.back() != '\0') *p++ = ' ';
+  p = std::to_chars(p, buffer + sizeof buffer, start).ptr;
+  *p++ = ' ';
+  p = std::to_chars(p, buffer + sizeof buffer, length).ptr;
+  out.append(buffer, p);
+}
+
+// The fal text of one mask.
+std::string mask_to_fal(RleRef r, uint64_t base, bool row_major) {
+  std::string text;
+  const uint64_t total = r.h * r.w;
+  if (!row_major || r.h <= 1 || r.w <= 1) {  // the column-major stream is the flat order
+    uint64_t pos = 0;
+    bool open = false;
+    uint64_t open_start = 0;
+    for (size_t j = 0; j < r.m; ++j) {
+      const uint64_t c = r.counts[j];
+      if (c == 0) continue;
+      const bool fg = j & 1;
+      if (fg && !open) {
+        open = true;
+        open_start = pos;
+      } else if (!fg && open) {
+        append_pair(text, open_start + base, pos - open_start);
+        open = false;
+      }
+      pos += c;
+    }
+    if (open) append_pair(text, open_start + base, total - open_start);
+    return text;
+  }
+  bool open = false;
+  uint64_t open_start = 0, carry = 0;  // carry: value of the pixel before this row
+  counts_to_rows(r, [&](uint64_t y, const uint64_t* bits) {
+    const uint64_t words = (r.w + 63) / 64;
+    for (uint64_t q = 0; q < words; ++q) {
+      const uint64_t word = bits[q];
+      uint64_t t = word ^ ((word << 1) | carry);
+      if ((q + 1) * 64 > r.w) t &= ~uint64_t(0) >> (64 - (r.w - q * 64));  // columns < w only
+      for (; t; t &= t - 1) {
+        const uint64_t at = y * r.w + q * 64 + __builtin_ctzll(t);
+        if (!open) {
+          open = true;
+          open_start = at;
+        } else {
+          append_pair(text, open_start + base, at - open_start);
+          open = false;
+        }
+      }
+      carry = word >> 63;
+    }
+    const uint64_t last_column = r.w - 1;
+    carry = (bits[last_column >> 6] >> (last_column & 63)) & 1;
+  });
+  if (open) append_pair(text, open_start + base, total - open_start);
+  return text;
+}
+
+bool fits_rows(uint64_t h, uint64_t w) { return h < (uint64_t(1) << 32) && w < (uint64_t(1) << 32); }
+
+}  // namespace
+
+Batch read_fal(const Source* texts, size_t n, uint64_t base, bool row_major, const Config& cfg) {
+  auto hint = [&](size_t i) { return texts[i].len / 2 + 2; };
+  return build_batch(n, cfg, hint, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+    const Source& s = texts[i];
+    h = s.h;
+    w = s.w;
+    check_pixel_limit(h, w, cfg, i);
+    try {
+      check_size(h, w);
+      const uint64_t total = h * w;
+      const std::vector<uint64_t> runs = parse_runs(s.data, s.len, total, base);
+      if (row_major && h > 1 && w > 1) {
+        if (!fits_rows(h, w)) throw std::invalid_argument("row-major text needs h, w < 2^32");
+        row_runs_to_counts(runs, h, w, out);
+      } else {
+        runs_to_counts(runs, total, out);
+      }
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
+    }
+  });
+}
+
+void write_fal(BatchView b, uint64_t base, bool row_major, std::vector<std::string>& out,
+               const Config& cfg) {
+  out.assign(b.n, std::string());
+  for (size_t i = 0; i < b.n; ++i) check_pixel_limit(b.h[i], b.w[i], cfg, i);
+  for (size_t i = 0; i < b.n; ++i)
+    if (row_major && !fits_rows(b.h[i], b.w[i]))
+      throw std::invalid_argument("mask " + std::to_string(i) + ": row-major text needs h, w < 2^32");
+  parallel_for(b.n, cfg.threads, [&](size_t i) { out[i] = mask_to_fal(b[i], base, row_major); });
+}
+
+}  // namespace turborle

@@ -1,0 +1,135 @@
+"""Type stubs for the private Cython binding ``turborle._core`` (source: ``_core.pyx``).
+
+Keep in step with ``_core.pyx``: ``tests/test_typing.py`` runs ``mypy --strict`` over the
+package and ``tests/typing/usage.py`` against these stubs, so a signature that drifts from
+the Python wrappers' use of it fails the tests.
+"""
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal, SupportsIndex, TypeAlias, TypeVar, overload
+
+import numpy as np
+import numpy.typing as npt
+
+_U64: TypeAlias = npt.NDArray[np.uint64]
+_F64: TypeAlias = npt.NDArray[np.float64]
+# What decode may write into: uint8, or bool (same bytes).
+_MaskScalarT = TypeVar("_MaskScalarT", np.uint8, np.bool_)
+
+_MAX_DIM: int
+
+# ---- how calls run: SIMD level and threads ------------------------------------------------
+
+def simd_level() -> str: ...
+def best_simd_level() -> str: ...
+def _set_simd(name: str) -> str: ...
+def cpu_count() -> int: ...
+def default_threads() -> int: ...
+def max_pixels() -> int: ...
+
+# ---- the batch type -------------------------------------------------------------------------
+
+class RLEs:
+    """A batch of RLE masks held by the core in columnar form (private type)."""
+
+    def __len__(self) -> int: ...
+    def arrays(self) -> tuple[_U64, _U64, _U64, _U64]:
+        """(counts, offsets, heights, widths): read-only uint64 views, no copy."""
+    def size(self, i: SupportsIndex) -> tuple[int, int]: ...
+    def counts(self, i: SupportsIndex) -> _U64: ...
+
+# ---- construction and selection -------------------------------------------------------------
+
+def from_arrays(
+    counts: npt.ArrayLike, offsets: npt.ArrayLike, heights: npt.ArrayLike, widths: npt.ArrayLike
+) -> RLEs: ...
+def take(rles: RLEs, index: npt.ArrayLike) -> RLEs: ...
+def concat(parts: list[RLEs]) -> RLEs: ...
+def complement(rles: RLEs, threads: int | None = None) -> RLEs: ...
+
+# ---- COCO dicts -----------------------------------------------------------------------------
+
+def from_objects(objs: Sequence[Mapping[str, Any]], threads: int | None = None) -> RLEs: ...
+@overload
+def measure_objects(
+    objs: Sequence[Mapping[str, Any]],
+    want_area: Literal[True],
+    want_bbox: Literal[False],
+    threads: int | None = None,
+) -> tuple[_U64, None]: ...
+@overload
+def measure_objects(
+    objs: Sequence[Mapping[str, Any]],
+    want_area: Literal[False],
+    want_bbox: Literal[True],
+    threads: int | None = None,
+) -> tuple[None, _F64]: ...
+@overload
+def measure_objects(
+    objs: Sequence[Mapping[str, Any]],
+    want_area: Literal[True],
+    want_bbox: Literal[True],
+    threads: int | None = None,
+) -> tuple[_U64, _F64]: ...
+@overload
+def measure_objects(
+    objs: Sequence[Mapping[str, Any]],
+    want_area: bool,
+    want_bbox: bool,
+    threads: int | None = None,
+) -> tuple[_U64 | None, _F64 | None]: ...
+def to_objects(rles: RLEs, threads: int | None = None) -> list[dict[str, Any]]:
+    """``[{"size": [h, w], "counts": bytes}, ...]``."""
+
+# ---- fal / Kaggle "start length" text -------------------------------------------------------
+
+def from_fal(
+    texts: list[str | bytes],
+    h: SupportsIndex,
+    w: SupportsIndex,
+    start_base: int,
+    row_major: bool,
+    threads: int | None = None,
+) -> RLEs: ...
+def to_fal(
+    rles: RLEs, start_base: int, row_major: bool, threads: int | None = None
+) -> list[str]: ...
+
+# ---- dense masks ----------------------------------------------------------------------------
+
+def encode(masks: npt.NDArray[Any], threads: int | None = None) -> RLEs: ...
+@overload
+def decode(
+    rles: RLEs,
+    fortran: bool,
+    out: None = None,
+    threads: int | None = None,
+    transposed: bool = False,
+) -> npt.NDArray[np.uint8]: ...
+@overload
+def decode(
+    rles: RLEs,
+    fortran: bool,
+    out: npt.NDArray[_MaskScalarT],
+    threads: int | None = None,
+    transposed: bool = False,
+) -> npt.NDArray[_MaskScalarT]: ...
+
+# ---- measures and operations ----------------------------------------------------------------
+
+def area(rles: RLEs, threads: int | None = None) -> _U64: ...
+def bbox(rles: RLEs, threads: int | None = None) -> _F64: ...
+def iou(
+    dt: RLEs, gt: RLEs, crowd: npt.NDArray[np.uint8] | None, threads: int | None = None
+) -> _F64: ...
+def box_iou(dt: _F64, gt: _F64, crowd: npt.NDArray[np.uint8] | None) -> _F64: ...
+def merge(
+    rles: RLEs,
+    op: Literal["union", "intersection", "xor", "difference"],
+    threads: int | None = None,
+) -> RLEs: ...
+
+# ---- rasterisation --------------------------------------------------------------------------
+
+def from_polygons(polygons: list[_F64], h: SupportsIndex, w: SupportsIndex) -> RLEs: ...
+def from_boxes(boxes: _F64, h: SupportsIndex, w: SupportsIndex) -> RLEs: ...

@@ -1,0 +1,31 @@
+// Cross-check on arm64 (under qemu): every Isa the CPU reports gives the scalar results.
+#include "turborle.hpp"
+#include <cstdio>
+#include <random>
+using namespace turborle;
+int main() {
+  std::mt19937_64 rng(1);
+  printf("detected: %s\n", isa_name(detect_isa()));
+  int bad = 0;
+  for (int t = 0; t < 300; ++t) {
+    const uint64_t n = 1 + rng() % 4, h = rng() % 90, w = rng() % 150;
+    const double density = (rng() % 100) / 100.0;
+    std::vector<uint8_t> m(n * h * w);
+    for (auto& v : m) v = (rng() % 1000) < density * 1000 ? uint8_t(1 + rng() % 255) : 0;
+    for (int layout = 0; layout < 2; ++layout) {
+      MaskView v = layout ? MaskView{m.data(), n, h, w, int64_t(h * w), 1, int64_t(h)}
+                          : MaskView{m.data(), n, h, w, int64_t(h * w), int64_t(w), 1};
+      Batch a = encode(v, Config{Isa::kScalar, 1});
+      Batch b = encode(v, Config{detect_isa(), 3});
+      if (a.counts != b.counts || a.offsets != b.offsets) ++bad;
+      std::vector<uint8_t> da(n * h * w), db(n * h * w);
+      for (Order o : {Order::kRowMajor, Order::kColumnMajor}) {
+        decode(a, da.data(), o, Config{Isa::kScalar, 1});
+        decode(a, db.data(), o, Config{detect_isa(), 2});
+        if (da != db) ++bad;
+      }
+    }
+  }
+  printf("mismatches: %d\n", bad);
+  return bad != 0;
+}
