@@ -2,7 +2,7 @@
 
 Select a hypothesis profile with the environment variable ``HYPOTHESIS_PROFILE``:
 
-``dev`` (default)
+``dev`` (default; ``ci`` when the environment variable ``CI`` is set)
     Few examples, for a quick local run.
 ``ci``
     More examples; the whole suite stays within a few minutes on 2 cores.
@@ -27,4 +27,5 @@ _COMMON = {
 settings.register_profile("dev", max_examples=25, **_COMMON)
 settings.register_profile("ci", max_examples=200, derandomize=True, **_COMMON)
 settings.register_profile("expensive", max_examples=1000, **_COMMON)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
+# CI (which sets CI=true) gets the thorough, derandomised profile unless told otherwise.
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
