@@ -19,8 +19,10 @@ namespace {
 void decode_columns(RleRef r, uint8_t* out) {
   uint8_t value = 0;
   for (size_t j = 0; j < r.m; ++j) {
-    std::memset(out, value, r.counts[j]);
-    out += r.counts[j];
+    if (r.counts[j]) {  // (an empty mask may come with no buffer at all)
+      std::memset(out, value, r.counts[j]);
+      out += r.counts[j];
+    }
     value ^= 1;
   }
 }

@@ -288,8 +288,10 @@ void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, const 
   });
   auto span = [&](size_t i) { return spans[i].data(); };
   auto count = [&](size_t i) { return spans[i].size() / 2; };
-  parallel_chunks(m, m * n >= 256 ? cfg.threads : 1, [&](size_t begin, size_t end, size_t) {
-    for (size_t d = begin; d < end; ++d) {
+  // One detection's row at a time: rows differ a lot in cost (mask sizes), so they are
+  // handed out dynamically rather than in fixed chunks.
+  parallel_for(m, m * n >= 256 ? cfg.threads : 1, [&](size_t d) {
+    {
       const Box& a = box[d];
       const RleRef rd = dt[d];
       for (size_t g = 0; g < n; ++g) {

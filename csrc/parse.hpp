@@ -36,7 +36,12 @@ Sink parse_counts(const char* s, size_t len, uint64_t h, uint64_t w, Sink sink) 
   size_t p = 0, m = 0;
   count_t before_last = 0, last = 0;  // counts m-2 and m-1
   auto emit = [&](int64_t value, size_t start) {
-    if (m > 2) value += static_cast<int64_t>(before_last);
+    if (m > 2) {
+      // A 13-group value may be near 2^63: compare before adding (before_last <= total <= 2^62).
+      if (value > static_cast<int64_t>(total - before_last))
+        fail_value("counts sum to more than h*w", m, start, total);
+      value += static_cast<int64_t>(before_last);
+    }
     if (value < 0) fail_value("negative count", m, start, total);
     if (static_cast<uint64_t>(value) > total - sum)
       fail_value("counts sum to more than h*w", m, start, total);
