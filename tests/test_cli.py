@@ -82,3 +82,82 @@ def test_streaming_reader_matches_json_load(block):
 def test_streaming_reader_rejects_malformed(text):
     with pytest.raises(ValueError):
         list(_iter_json_array(io.StringIO(text[1:]), text[:1], block=2))
+
+
+# ---- segment, serve, demo: the gateway commands --------------------------------------------
+
+def test_demo_runs_end_to_end_and_writes_an_overlay(tmp_path):
+    from PIL import Image
+
+    png = tmp_path / "overlay.png"
+    r = _run("demo", "--overlay", str(png))
+    assert r.returncode == 0, r.stderr
+    assert "bit for bit: True" in r.stdout
+    assert "not SAM 3" in r.stdout
+    with Image.open(png) as img:
+        assert img.size == (320, 240) and img.mode == "RGB"
+
+
+def test_segment_command_against_the_local_server(tmp_path):
+    import os
+    from importlib.resources import files
+
+    from turborle.gateway.segment import ClassicalSegmenter, PointPrompt
+    from turborle.gateway.server import ServerConfig, start_server_thread
+
+    image = str(files("turborle.gateway") / "assets" / "demo.png")
+    out, png = tmp_path / "masks.json", tmp_path / "overlay.png"
+    with start_server_thread(ServerConfig(api_key="sk-test-key-123456")) as server:
+        env = {**os.environ, "FAL_KEY": "sk-test-key-123456"}
+        r = subprocess.run(
+            [sys.executable, "-m", "turborle", "segment", image, "--provider", "fal",
+             "--base-url", server.base_url, "--point", "80,60", "--out", str(out),
+             "--overlay", str(png)],
+            capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "sk-test-key-123456" not in r.stdout + r.stderr
+    saved = json.loads(out.read_text())
+    from PIL import Image
+
+    with Image.open(image) as img:
+        pixels = np.asarray(img.convert("RGB"))
+    expected = ClassicalSegmenter().segment(pixels, "", [PointPrompt(80.0, 60.0, 1)], [], 3)
+    got = turborle.decode(turborle.from_coco(saved["masks"]))
+    assert np.array_equal(got, np.stack([s.mask for s in expected]))
+    assert png.exists()
+
+
+def test_segment_command_reports_bad_prompts():
+    r = _run("segment", "x.png", "--point", "1,2,3,4")
+    assert r.returncode != 0 and "--point" in r.stderr
+
+
+def test_serve_command_answers_on_loopback():
+    import socket
+    import time
+
+    import httpx
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "turborle", "serve", "--port", str(port),
+                             "--api-key", "sk-serve-test-1234"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                r = httpx.get(f"http://127.0.0.1:{port}/assets/demo.png", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+        assert r.status_code == 200 and r.content.startswith(b"\x89PNG")
+        denied = httpx.post(f"http://127.0.0.1:{port}/v1/images/generations",
+                            json={"model": "meta/sam-3-image-rle", "prompt": "x"}, timeout=5)
+        assert denied.status_code == 401
+        assert denied.json()["error"]["type"] == "authentication_error"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

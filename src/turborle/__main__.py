@@ -224,6 +224,128 @@ def _convert(args: argparse.Namespace) -> int:
     return 0
 
 
+# ---- the gateway: segment, serve, demo ---------------------------------------------------------
+
+DEMO_KEY = "sk-turborle-local-demo"
+
+
+def _load_rgb(path: str) -> Any:
+    """Upright RGB pixels of an image file (EXIF orientation applied, as the fetcher sends it)."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as img:
+        return np.asarray(ImageOps.exif_transpose(img).convert("RGB"))
+
+
+def _numbers(text: str, what: str, counts: tuple[int, ...]) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise SystemExit(f"{what} must be comma-separated numbers, got {text!r}") from None
+    if len(values) not in counts:
+        raise SystemExit(f"{what} takes {' or '.join(map(str, counts))} numbers, got {text!r}")
+    return values
+
+
+def _print_masks(seg: Any, title: str) -> None:
+    import turborle
+
+    areas = turborle.area(seg.masks)
+    print(f"{title}: {len(areas)} masks at {seg.height}x{seg.width} "
+          f"(sent as {seg.dialect}, request {seg.request_id or '-'})")
+    print(f"  {'#':>2}  {'score':>6}  {'area':>8}  box x0, y0, x1, y1 (pixels)")
+    for i, area in enumerate(areas):
+        score = f"{seg.scores[i]:.3f}" if seg.scores is not None else "-"
+        box = ", ".join(f"{v:.0f}" for v in seg.boxes[i])
+        print(f"  {i:>2}  {score:>6}  {int(area):>8}  [{box}]")
+
+
+def _write_overlay(pixels: Any, seg: Any, path: str) -> None:
+    from turborle.gateway.overlay import overlay, save_png
+
+    save_png(overlay(pixels, seg.decode(), seg.boxes.tolist()), path)
+    print(f"overlay written to {path}")
+
+
+def _segment_cmd(args: argparse.Namespace) -> int:
+    from turborle.gateway import Gateway
+
+    points = [_numbers(p, "--point", (2, 3)) for p in args.point]
+    boxes = [_numbers(b, "--box", (4,)) for b in args.box]
+    point_prompts = [(p[0], p[1], int(p[2]) if len(p) == 3 else 1) for p in points]
+    with Gateway(provider=args.provider, base_url=args.base_url, queue=args.queue) as gw:
+        seg = gw.segment(args.image, prompt=args.prompt, points=point_prompts or None,
+                         boxes=[tuple(b) for b in boxes] or None, max_masks=args.max_masks)
+    _print_masks(seg, args.image)
+    if args.out:
+        with open(args.out, "w", encoding="utf-8") as f:
+            json.dump({"height": seg.height, "width": seg.width, "request_id": seg.request_id,
+                       "scores": None if seg.scores is None else seg.scores.tolist(),
+                       "boxes_xyxy": seg.boxes.tolist(), "masks": seg.masks.to_coco()}, f)
+        print(f"masks written to {args.out} (COCO RLE)")
+    if args.overlay:
+        if "://" in args.image:
+            raise SystemExit("--overlay needs a local image file")
+        _write_overlay(_load_rgb(args.image), seg, args.overlay)
+    return 0
+
+
+def _server_config(args: argparse.Namespace) -> Any:
+    from turborle.gateway.server import ServerConfig, load_faults
+
+    faults = {}
+    if args.faults:
+        with open(args.faults, encoding="utf-8") as f:
+            faults = load_faults(json.load(f))
+    return ServerConfig(api_key=args.api_key, rate_limit=args.rate_limit,
+                        rate_window_s=args.rate_window, gateway_async=args.async_jobs,
+                        faults=faults)
+
+
+def _serve_cmd(args: argparse.Namespace) -> int:
+    from turborle.gateway.server import run_server
+
+    base = f"http://{args.host}:{args.port}"
+    print("turborle reference server (classical segmenter on the real pixels; not SAM 3)")
+    print(f"  OpenAI-compatible gateway: {base}/v1/images/generations  (OpenAI SDK base_url={base}/v1)")
+    print(f"  fal sync:  {base}/fal-ai/sam-3/image-rle    fal queue: {base}/queue/fal-ai/sam-3/image-rle")
+    print(f"  demo image: {base}/assets/demo.png")
+    run_server(_server_config(args), host=args.host, port=args.port)
+    return 0
+
+
+def _demo_cmd(args: argparse.Namespace) -> int:
+    """Local server + fetcher + decode, end to end, with an overlay to look at."""
+    from importlib.resources import as_file, files
+
+    import turborle
+    from turborle.gateway import Gateway
+    from turborle.gateway.segment import ClassicalSegmenter
+    from turborle.gateway.server import ServerConfig, start_server_thread
+
+    print(f"turborle {turborle.__version__} demo: a local SAM 3-style server (a classical "
+          "segmenter, not SAM 3) and the fetcher, over HTTP on 127.0.0.1")
+    with as_file(files("turborle.gateway") / "assets" / "demo.png") as image_path, \
+            start_server_thread(ServerConfig(api_key=DEMO_KEY)) as server:
+        pixels = _load_rgb(str(image_path))
+        print(f"server at {server.base_url}; image {image_path.name} {pixels.shape[1]}x{pixels.shape[0]}")
+        t0 = time.perf_counter()
+        with Gateway(provider="aigateway", api_key=DEMO_KEY, base_url=server.openai_base_url) as gw:
+            seg = gw.segment(str(image_path), prompt="objects", max_masks=6)
+        t1 = time.perf_counter()
+        _print_masks(seg, f"gateway /v1/images/generations, prompt 'objects' ({1e3 * (t1 - t0):.0f} ms)")
+        x, y = 80.0, 60.0
+        with Gateway(provider="fal", api_key=DEMO_KEY, base_url=server.base_url) as fal:
+            by_point = fal.segment(str(image_path), points=[(x, y, 1)])
+        _print_masks(by_point, f"fal /fal-ai/sam-3/image-rle, point ({x:.0f}, {y:.0f})")
+        local = ClassicalSegmenter().segment(pixels, "objects", [], [], 6)
+        expected = np.stack([s.mask for s in local]) if local else np.zeros((0,) + pixels.shape[:2], bool)
+        same = np.array_equal(seg.decode(), expected)
+        print(f"fetched masks equal the segmenter's own masks bit for bit: {same}")
+        _write_overlay(pixels, seg, args.overlay)
+    return 0 if same else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="turborle", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -238,9 +360,41 @@ def main(argv: list[str] | None = None) -> int:
     conv.add_argument("--size", help="HxW of the image, needed to read fal text")
     conv.add_argument("--start-base", type=int, choices=[0, 1], default=1,
                       help="index of the first pixel in fal text (default 1)")
+    seg = sub.add_parser("segment", help="segment an image through a hosted SAM 3 image-rle endpoint")
+    seg.add_argument("image", help="image file or URL")
+    seg.add_argument("--prompt", help="text prompt (the concept to segment)")
+    seg.add_argument("--point", action="append", default=[], metavar="X,Y[,LABEL]",
+                     help="point prompt in pixels; label 1 (default) foreground, 0 background")
+    seg.add_argument("--box", action="append", default=[], metavar="X0,Y0,X1,Y1",
+                     help="box prompt in pixels")
+    seg.add_argument("--max-masks", type=int)
+    seg.add_argument("--provider", choices=["aigateway", "fal"], default="aigateway")
+    seg.add_argument("--base-url", help="provider base URL (default: the provider's own)")
+    seg.add_argument("--queue", action="store_true", help="fal: use the queue")
+    seg.add_argument("--out", help="write the masks (COCO RLE), scores and boxes as JSON")
+    seg.add_argument("--overlay", help="write the image with the masks drawn over it (PNG)")
+    serve = sub.add_parser("serve", help="run the local reference server (both protocols)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--api-key", help="require this key (default: no check)")
+    serve.add_argument("--rate-limit", type=int, help="requests per window per key")
+    serve.add_argument("--rate-window", type=float, default=60.0, help="seconds")
+    serve.add_argument("--async", dest="async_jobs", action="store_true",
+                       help="answer gateway generations with 202 jobs")
+    serve.add_argument("--faults", help="JSON file of scripted faults per route")
+    demo = sub.add_parser("demo", help="local server + fetcher + decode, with an overlay PNG")
+    demo.add_argument("--overlay", default="turborle-demo-overlay.png")
     args = parser.parse_args(argv)
     if args.command == "info":
         return _info()
+    if args.command in ("segment", "serve", "demo"):
+        handler = {"segment": _segment_cmd, "serve": _serve_cmd, "demo": _demo_cmd}[args.command]
+        try:
+            return handler(args)
+        except ImportError as e:
+            print(f"turborle {args.command}: needs the gateway extra "
+                  f"(pip install 'turborle[gateway]'): {e}", file=sys.stderr)
+            return 2
     if args.command == "convert":
         try:
             return _convert(args)
