@@ -44,11 +44,14 @@ from turborle.gateway.server import (  # noqa: E402
 
 KEY = "test-key"
 MODEL = "meta/sam-3-image-rle"
-ASSETS = Path(turborle.__file__).parent / "gateway" / "assets"
+ASSETS = Path(turborle.__file__).parent / "gateway" / "assets"  # as installed (the PNG ships)
+# The script that draws the PNG is a development tool: it lives in the source tree only.
+SOURCE_ASSETS = Path(__file__).resolve().parents[1] / "src" / "turborle" / "gateway" / "assets"
 
 
 def _load_demo_module() -> Any:
-    spec = importlib.util.spec_from_file_location("make_demo_image", ASSETS / "make_demo_image.py")
+    spec = importlib.util.spec_from_file_location("make_demo_image",
+                                                  SOURCE_ASSETS / "make_demo_image.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
