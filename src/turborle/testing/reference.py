@@ -48,6 +48,7 @@ __all__ = [
     "merge",
     "poly_to_counts",
     "poly_to_mask",
+    "runs_to_counts",
     "string_to_counts",
 ]
 
@@ -261,7 +262,7 @@ def _foreground_runs(counts: Sequence[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def _runs_to_counts(runs: Iterable[tuple[int, int]], total: int) -> list[int]:
+def runs_to_counts(runs: Iterable[tuple[int, int]], total: int) -> list[int]:
     """Canonical counts of the sorted, disjoint foreground intervals ``runs``."""
     counts: list[int] = []
     pos = 0
@@ -383,9 +384,9 @@ def merge(
         result = runs[0]
         for other in runs[1:]:
             result = _intersect_runs(result, other)
-        return _runs_to_counts(result, h * w)
+        return runs_to_counts(result, h * w)
     if op == "union":
-        return _runs_to_counts(_union_runs(r for mask_runs in runs for r in mask_runs), h * w)
+        return runs_to_counts(_union_runs(r for mask_runs in runs for r in mask_runs), h * w)
     # xor / difference: cut the scan at every run boundary of every mask; each piece between
     # two consecutive cuts is uniform in every mask, so test its first pixel.
     cuts = sorted({0, h * w, *(p for mask_runs in runs for run in mask_runs for p in run)})
@@ -398,7 +399,7 @@ def merge(
             keep = inside[0] and not any(inside[1:])
         if keep:
             pieces.append((start, end))
-    return _runs_to_counts(_union_runs(pieces), h * w)
+    return runs_to_counts(_union_runs(pieces), h * w)
 
 
 def complement(counts: Sequence[int], h: int, w: int) -> list[int]:
@@ -609,7 +610,7 @@ def poly_to_counts(xy: Sequence[float], h: int, w: int) -> list[int]:
     positions = sorted(p for p, n in toggles.items() if n % 2 and p < h * w)
     runs = [(positions[i], positions[i + 1] if i + 1 < len(positions) else h * w)
             for i in range(0, len(positions), 2)]
-    return _runs_to_counts(runs, h * w)
+    return runs_to_counts(runs, h * w)
 
 
 def poly_to_mask(xy: Sequence[float], h: int, w: int) -> Mask:

@@ -353,16 +353,6 @@ def _draw_runs(draw: st.DrawFn, total: int, max_runs: int = 12) -> list[tuple[in
     return [(a, b) for a, b in runs if b > a]
 
 
-def _runs_to_counts(runs: Sequence[tuple[int, int]], total: int) -> list[int]:
-    counts: list[int] = []
-    pos = 0
-    for start, end in runs:
-        counts += [start - pos, end - start]
-        pos = end
-    counts.append(total - pos)
-    return reference.canonical_counts(counts)
-
-
 @st.composite
 def _counts_and_size(
     draw: st.DrawFn, min_side: int, max_side: int, nonempty: bool = False
@@ -374,7 +364,7 @@ def _counts_and_size(
     total = h * w
     if total <= _DENSE_PIXELS and draw(st.booleans()):
         return reference.encode_counts(_draw_mask(draw, h, w, None)), h, w
-    return _runs_to_counts(_draw_runs(draw, total), total), h, w
+    return reference.runs_to_counts(_draw_runs(draw, total), total), h, w
 
 
 def _nudge_counts(draw: st.DrawFn, counts: list[int]) -> list[int]:
