@@ -14,10 +14,7 @@ namespace turborle {
 
 namespace {
 
-constexpr int kGroupBits = 5;
-constexpr char kFirstChar = '0';  // 48
-constexpr int kAlphabet = 64;     // '0'..'o'
-constexpr int kMaxGroups = 13;    // 65 bits: every delta of two counts <= kMaxPixels fits
+constexpr int kMaxGroups = 13;  // 65 bits: every delta of two counts <= kMaxPixels fits
 
 // The value written for count i.
 inline int64_t delta(const count_t* counts, size_t i) {
@@ -30,8 +27,10 @@ inline int64_t delta(const count_t* counts, size_t i) {
 inline size_t groups(int64_t x) {
   uint64_t magnitude = static_cast<uint64_t>(x < 0 ? ~x : x);
   int bits = 65 - (magnitude ? __builtin_clzll(magnitude) : 64);  // value bits + sign bit
-  return static_cast<size_t>((bits + kGroupBits - 1) / kGroupBits);
+  return static_cast<size_t>((bits + kBits - 1) / kBits);
 }
+
+}  // namespace
 
 std::string byte_repr(unsigned char c) {
   static const char* hex = "0123456789abcdef";
@@ -39,7 +38,15 @@ std::string byte_repr(unsigned char c) {
   return std::string("0x") + hex[c >> 4] + hex[c & 15];
 }
 
-}  // namespace
+void check_one_size(BatchView b, const char* what) {
+  for (size_t i = 1; i < b.n; ++i)
+    if (b.h[i] != b.h[0] || b.w[i] != b.w[0])
+      throw std::invalid_argument(std::string(what) + ": mask " + std::to_string(i) +
+                                  " has size " + std::to_string(b.h[i]) + "x" +
+                                  std::to_string(b.w[i]) + " but mask 0 has size " +
+                                  std::to_string(b.h[0]) + "x" + std::to_string(b.w[0]) +
+                                  "; masks must have one size");
+}
 
 void check_size(uint64_t h, uint64_t w) {
   if (h != 0 && w > kMaxPixels / h)
@@ -83,9 +90,9 @@ void write_string(const count_t* counts, size_t m, char* out) {
     int64_t x = delta(counts, i);
     for (size_t g = groups(x); g > 0; --g) {
       char c = static_cast<char>(x & 0x1f);
-      x >>= kGroupBits;  // arithmetic shift: negative values stay negative
+      x >>= kBits;  // arithmetic shift: negative values stay negative
       if (g > 1) c |= 0x20;
-      *out++ = static_cast<char>(c + kFirstChar);
+      *out++ = static_cast<char>(c + kFirst);
     }
   }
 }
@@ -103,16 +110,16 @@ __int128 parse_long_value(const unsigned char* u, size_t len, size_t& p) {
   unsigned c;
   do {
     if (p == len) fail_truncated(start);
-    c = static_cast<unsigned>(u[p]) - kFirstChar;
-    if (c >= static_cast<unsigned>(kAlphabet)) fail_alphabet(u[p], p);
+    c = static_cast<unsigned>(u[p]) - kFirst;
+    if (c >= kAlphabetSize) fail_alphabet(u[p], p);
     if (k == kMaxGroups)
       throw std::invalid_argument("value at byte " + std::to_string(start) +
                                   " is longer than 64 bits");
-    x |= static_cast<__int128>(c & 0x1f) << (kGroupBits * k);
+    x |= static_cast<__int128>(c & 0x1f) << (kBits * k);
     ++p;
     ++k;
   } while (c & 0x20);
-  if (c & 0x10) x -= static_cast<__int128>(1) << (kGroupBits * k);  // sign-extend
+  if (c & 0x10) x -= static_cast<__int128>(1) << (kBits * k);  // sign-extend
   return x;
 }
 
@@ -141,16 +148,14 @@ Batch read_sources(const Source* sources, size_t n, const Config& cfg) {
   auto size_hint = [&](size_t i) { return sources[i].counts ? sources[i].m : sources[i].len; };
   return build_batch(n, cfg, size_hint, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
     const Source& s = sources[i];
-    try {
+    naming("mask", i, [&] {
       if (s.counts) {
         check_counts(s.counts, s.m, s.h, s.w);
         out.insert(out.end(), s.counts, s.counts + s.m);
       } else {
         parse_string(s.data, s.len, s.h, s.w, out);
       }
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
-    }
+    });
     h = s.h;
     w = s.w;
   });
@@ -184,11 +189,7 @@ Batch from_columns(const count_t* counts, size_t m, const uint64_t* offsets,
   for (size_t i = 0; i < n; ++i) {
     if (offsets[i + 1] < offsets[i])
       throw std::invalid_argument("offsets decrease at mask " + std::to_string(i));
-    try {
-      check_counts(counts + offsets[i], offsets[i + 1] - offsets[i], h[i], w[i]);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
-    }
+    naming("mask", i, [&] { check_counts(counts + offsets[i], offsets[i + 1] - offsets[i], h[i], w[i]); });
   }
   Batch b;
   b.h.assign(h, h + n);
@@ -204,19 +205,13 @@ Batch take(BatchView b, const uint64_t* index, size_t k) {
     if (index[t] >= b.n)
       throw std::invalid_argument("index " + std::to_string(index[t]) + " out of range for " +
                                   std::to_string(b.n) + " masks");
-    const RleRef r = b[index[t]];
-    out.counts.insert(out.counts.end(), r.counts, r.counts + r.m);
-    out.close(r.h, r.w);
+    out.push(b[index[t]]);
   }
   return out;
 }
 
 void append(Batch& out, BatchView b) {
-  for (size_t i = 0; i < b.n; ++i) {
-    const RleRef r = b[i];
-    out.counts.insert(out.counts.end(), r.counts, r.counts + r.m);
-    out.close(r.h, r.w);
-  }
+  for (size_t i = 0; i < b.n; ++i) out.push(b[i]);
 }
 
 }  // namespace turborle

@@ -37,21 +37,10 @@ void decode(BatchView b, uint8_t* out, Order order, const Config& cfg) {
   if (b.n == 0) return;
   const uint64_t h = b.h[0], w = b.w[0];
   check_pixel_limit(h, w, cfg, 0);
-  for (size_t i = 0; i < b.n; ++i) {
-    RleRef r = b[i];
-    if (r.h != h || r.w != w)
-      throw std::invalid_argument("mask " + std::to_string(i) + " has size " +
-                                  std::to_string(r.h) + "x" + std::to_string(r.w) +
-                                  " but mask 0 has size " + std::to_string(h) + "x" +
-                                  std::to_string(w) + "; decode needs one size");
-    try {
-      check_counts(r.counts, r.m, r.h, r.w);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
-    }
-  }
-  const bool rows = order == Order::kRowMajor && h > 1 && w > 1 &&
-                    h < (uint64_t(1) << 32) && w < (uint64_t(1) << 32);
+  check_one_size(b, "decode");
+  for (size_t i = 0; i < b.n; ++i)
+    naming("mask", i, [&] { check_counts(b[i].counts, b[i].m, h, w); });
+  const bool rows = order == Order::kRowMajor && h > 1 && w > 1 && rows_fit(h, w);
   parallel_for(b.n, cfg.threads, [&](size_t i) {
     uint8_t* dst = out + i * h * w;
     if (rows)

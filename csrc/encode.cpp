@@ -41,8 +41,7 @@ void encode_one(const MaskView& v, const uint8_t* mask, Isa isa, std::vector<cou
     out.push_back(0);
     return;
   }
-  const bool fits32 = h < (uint64_t(1) << 32) && w < (uint64_t(1) << 32);
-  if (v.stride_x == 1 && h > 1 && fits32) {
+  if (v.stride_x == 1 && h > 1 && rows_fit(h, w)) {
     encode_rows(mask, v.stride_y, h, w, isa, out);
     return;
   }

@@ -16,12 +16,6 @@ namespace {
 
 bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
 
-std::string shown(unsigned char c) {
-  if (c >= 0x20 && c < 0x7f) return std::string("'") + char(c) + "'";
-  static const char* hex = "0123456789abcdef";
-  return std::string("0x") + hex[c >> 4] + hex[c & 15];
-}
-
 // The runs of one text as [begin, end) intervals of the flattened mask, validated.
 std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint64_t base) {
   std::vector<uint64_t> runs;  // begin, end, begin, end, ...
@@ -37,7 +31,7 @@ std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint
     for (; p < len && !is_space(static_cast<unsigned char>(s[p])); ++p) {
       const unsigned char c = static_cast<unsigned char>(s[p]);
       if (c < '0' || c > '9')
-        throw std::invalid_argument("byte " + shown(c) + " at offset " + std::to_string(p) +
+        throw std::invalid_argument("byte " + byte_repr(c) + " at offset " + std::to_string(p) +
                                     " (token " + std::to_string(token) +
                                     ") is not a digit: fal text is non-negative integers");
       if (value > (kMaxPixels - (c - '0')) / 10)
@@ -127,13 +121,11 @@ void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t 
 }
 
 void append_pair(std::string& out, uint64_t start, uint64_t length) {
-  char buffer[48];
-  char* p = buffer;
-  if (!out.empty() && out.back() != '\0') *p++ = ' ';
-  p = std::to_chars(p, buffer + sizeof buffer, start).ptr;
-  *p++ = ' ';
-  p = std::to_chars(p, buffer + sizeof buffer, length).ptr;
-  out.append(buffer, p);
+  char digits[24];  // a uint64 has at most 20
+  if (!out.empty()) out += ' ';
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, start).ptr);
+  out += ' ';
+  out.append(digits, std::to_chars(digits, digits + sizeof digits, length).ptr);
 }
 
 // The fal text of one mask.
@@ -187,8 +179,6 @@ std::string mask_to_fal(RleRef r, uint64_t base, bool row_major) {
   return text;
 }
 
-bool fits_rows(uint64_t h, uint64_t w) { return h < (uint64_t(1) << 32) && w < (uint64_t(1) << 32); }
-
 }  // namespace
 
 Batch read_fal(const Source* texts, size_t n, uint64_t base, bool row_major, const Config& cfg) {
@@ -198,19 +188,15 @@ Batch read_fal(const Source* texts, size_t n, uint64_t base, bool row_major, con
     h = s.h;
     w = s.w;
     check_pixel_limit(h, w, cfg, i);
-    try {
-      check_size(h, w);
-      const uint64_t total = h * w;
-      const std::vector<uint64_t> runs = parse_runs(s.data, s.len, total, base);
+    naming("mask", i, [&] {
+      const std::vector<uint64_t> runs = parse_runs(s.data, s.len, h * w, base);
       if (row_major && h > 1 && w > 1) {
-        if (!fits_rows(h, w)) throw std::invalid_argument("row-major text needs h, w < 2^32");
+        if (!rows_fit(h, w)) throw std::invalid_argument("row-major text needs h, w < 2^32");
         row_runs_to_counts(runs, h, w, out);
       } else {
-        runs_to_counts(runs, total, out);
+        runs_to_counts(runs, h * w, out);
       }
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
-    }
+    });
   });
 }
 
@@ -219,7 +205,7 @@ void write_fal(BatchView b, uint64_t base, bool row_major, std::vector<std::stri
   out.assign(b.n, std::string());
   for (size_t i = 0; i < b.n; ++i) check_pixel_limit(b.h[i], b.w[i], cfg, i);
   for (size_t i = 0; i < b.n; ++i)
-    if (row_major && !fits_rows(b.h[i], b.w[i]))
+    if (row_major && !rows_fit(b.h[i], b.w[i]))
       throw std::invalid_argument("mask " + std::to_string(i) + ": row-major text needs h, w < 2^32");
   parallel_for(b.n, cfg.threads, [&](size_t i) { out[i] = mask_to_fal(b[i], base, row_major); });
 }

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "parallel.hpp"
@@ -37,22 +39,33 @@ class RunWriter {
   uint64_t run_ = 0;
 };
 
-// Sorted, strictly increasing toggle positions of an h*w mask -> canonical counts.
-inline void toggles_to_counts(const std::vector<uint64_t>& toggles, uint64_t total,
-                              std::vector<count_t>& out) {
-  uint64_t last = 0;
-  for (uint64_t t : toggles) {
-    out.push_back(t - last);
-    last = t;
+// Runs fn() and prefixes "<what> <index>: " to the message of any invalid_argument it
+// throws, so an error in a batch names the mask (or polygon, box) it is about.
+template <class Fn>
+auto naming(const char* what, size_t index, Fn&& fn) -> decltype(fn()) {
+  try {
+    return fn();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string(what) + " " + std::to_string(index) + ": " + e.what());
   }
-  out.push_back(total - last);
+}
+
+// Throws unless every mask of b has mask 0's size (`what` names the operation).
+void check_one_size(BatchView b, const char* what);
+
+// A byte for an error message: 'c' when printable, else 0xNN.
+std::string byte_repr(unsigned char c);
+
+// Chunks that parallel_chunks splits n items into: a few per thread.
+inline size_t chunk_count(size_t n, int threads) {
+  return threads > 1 ? std::min<size_t>(n, size_t(threads) * 4) : (n ? 1 : 0);
 }
 
 // Splits [0, n) into contiguous chunks (a few per thread) and runs fn(begin, end, chunk) on
 // them in parallel; returns the number of chunks.
 template <class Fn>
 size_t parallel_chunks(size_t n, int threads, Fn&& fn) {
-  const size_t chunks = threads > 1 ? std::min<size_t>(n, size_t(threads) * 4) : (n ? 1 : 0);
+  const size_t chunks = chunk_count(n, threads);
   parallel_for(chunks, threads, [&](size_t c) { fn(n * c / chunks, n * (c + 1) / chunks, c); });
   return chunks;
 }
@@ -62,7 +75,7 @@ size_t parallel_chunks(size_t n, int threads, Fn&& fn) {
 // pages cost nothing until written), so no vector regrows.
 template <class Hint, class Fill>
 Batch build_batch(size_t n, const Config& cfg, Hint&& size_hint, Fill&& fill) {
-  std::vector<Batch> parts(cfg.threads > 1 ? std::min<size_t>(n, size_t(cfg.threads) * 4) : 1);
+  std::vector<Batch> parts(chunk_count(n, cfg.threads));
   const size_t chunks = parallel_chunks(n, cfg.threads, [&](size_t begin, size_t end, size_t c) {
     Batch& part = parts[c];
     size_t reserve = 0;

@@ -6,8 +6,8 @@
 //
 // Merge has two algorithms. The reference (Isa::kScalar) is a balanced tree of pairwise
 // sweeps over run boundaries. The vector path paints every mask's runs into one bitmap and
-// scans it for value changes; it is used when the bitmap fits a memory budget. Results are identical (the
-// tests compare both paths).
+// scans it for value changes; it is used when the bitmap fits a memory budget. Results are
+// identical (the tests compare both paths).
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
@@ -21,25 +21,15 @@ namespace turborle {
 
 namespace {
 
-// Walks the foreground intervals [begin, end) of a mask in order. Zero-length runs are
-// allowed (they give empty intervals or touching ones).
-struct Foreground {
-  const count_t* counts;
-  size_t m;
-  size_t next = 0;  // index of the next (background) count
+// Calls paint(from, to) for every run of r with the given value (1 = foreground), in order.
+template <class Paint>
+void for_runs(RleRef r, unsigned value, Paint&& paint) {
   uint64_t pos = 0;
-  uint64_t begin = 0, end = 0;
-
-  explicit Foreground(RleRef r) : counts(r.counts), m(r.m) {}
-  bool advance() {
-    if (next + 1 >= m) return false;
-    begin = pos + counts[next];
-    end = begin + counts[next + 1];
-    pos = end;
-    next += 2;
-    return true;
+  for (size_t j = 0; j < r.m; ++j) {
+    if ((j & 1) == value) paint(pos, pos + r.counts[j]);
+    pos += r.counts[j];
   }
-};
+}
 
 // Integer box: columns [x0, x1), rows [y0, y1); empty when x1 == 0.
 struct Box {
@@ -152,32 +142,20 @@ void merge_two(RleRef a, RleRef b, uint8_t table, std::vector<count_t>& out) {
   out.push_back(total - previous_toggle);
 }
 
-// Sets bits [from, to) of a bitmap.
-void set_range(uint64_t* bits, uint64_t from, uint64_t to) {
+// Applies op(word, mask) to the words covering bits [from, to) of a bitmap, mask selecting
+// the bits of the range in each word.
+template <class Op>
+void update_range(uint64_t* bits, uint64_t from, uint64_t to, Op op) {
   if (from >= to) return;
   const uint64_t a = from >> 6, b = (to - 1) >> 6;
   const uint64_t lo = ~uint64_t(0) << (from & 63), hi = ~uint64_t(0) >> (63 - ((to - 1) & 63));
   if (a == b) {
-    bits[a] |= lo & hi;
+    op(bits[a], lo & hi);
     return;
   }
-  bits[a] |= lo;
-  std::fill(bits + a + 1, bits + b, ~uint64_t(0));
-  bits[b] |= hi;
-}
-
-// Flips bits [from, to) of a bitmap.
-void flip_range(uint64_t* bits, uint64_t from, uint64_t to) {
-  if (from >= to) return;
-  const uint64_t a = from >> 6, b = (to - 1) >> 6;
-  const uint64_t lo = ~uint64_t(0) << (from & 63), hi = ~uint64_t(0) >> (63 - ((to - 1) & 63));
-  if (a == b) {
-    bits[a] ^= lo & hi;
-    return;
-  }
-  bits[a] ^= lo;
-  for (uint64_t k = a + 1; k < b; ++k) bits[k] = ~bits[k];
-  bits[b] ^= hi;
+  op(bits[a], lo);
+  for (uint64_t k = a + 1; k < b; ++k) op(bits[k], ~uint64_t(0));
+  op(bits[b], hi);
 }
 
 // Merge bitmap budget: beyond this many words merge falls back to the run algorithm.
@@ -249,20 +227,16 @@ void measure_sources(const Source* sources, size_t n, uint64_t* area, double* bb
     for (size_t i = begin; i < end; ++i) {
       const Source& s = sources[i];
       Measure measure(s.h, bbox != nullptr);
-      try {
+      naming("mask", i, [&] {
         if (s.counts) {
           check_counts(s.counts, s.m, s.h, s.w);
           for (size_t k = 0; k < s.m; ++k) measure(s.counts[k]);
         } else {
           measure = parse_counts(s.data, s.len, s.h, s.w, measure);
         }
-      } catch (const std::invalid_argument& e) {
-        throw std::invalid_argument("mask " + std::to_string(i) + ": " + e.what());
-      }
-      const uint64_t a = measure.area;
-      BoxBuilder& box = measure.box;
-      if (area) area[i] = a;
-      if (bbox) write_box(box.finish(), bbox + 4 * i);
+      });
+      if (area) area[i] = measure.area;
+      if (bbox) write_box(measure.box.finish(), bbox + 4 * i);
     }
   });
 }
@@ -279,39 +253,37 @@ void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, const 
     areas[i] = area_of(r);
     std::vector<uint64_t>& s = spans[i];
     s.reserve(r.m);
-    Foreground fg(r);
-    while (fg.advance())
-      if (fg.end > fg.begin) {
-        s.push_back(fg.begin);
-        s.push_back(fg.end);
+    for_runs(r, 1, [&s](uint64_t begin, uint64_t end) {
+      if (end > begin) {
+        s.push_back(begin);
+        s.push_back(end);
       }
+    });
   });
   auto span = [&](size_t i) { return spans[i].data(); };
   auto count = [&](size_t i) { return spans[i].size() / 2; };
   // One detection's row at a time: rows differ a lot in cost (mask sizes), so they are
   // handed out dynamically rather than in fixed chunks.
   parallel_for(m, m * n >= 256 ? cfg.threads : 1, [&](size_t d) {
-    {
-      const Box& a = box[d];
-      const RleRef rd = dt[d];
-      for (size_t g = 0; g < n; ++g) {
-        const Box& b = box[m + g];
-        double& o = out[d * n + g];
-        o = 0;
-        // pycocotools computes mask IoU only where the boxes overlap, and checks sizes there.
-        const uint64_t x0 = std::max(a.x0, b.x0), x1 = std::min(a.x1, b.x1);
-        if (x1 <= x0 || std::min(a.y1, b.y1) <= std::max(a.y0, b.y0)) continue;
-        const RleRef rg = gt[g];
-        if (rd.h != rg.h || rd.w != rg.w) {
-          o = -1;
-          continue;
-        }
-        const uint64_t inter =
-            intersection(span(d), count(d), span(m + g), count(m + g), x0 * rd.h, x1 * rd.h);
-        if (inter == 0) continue;
-        const uint64_t uni = (iscrowd && iscrowd[g]) ? areas[d] : areas[d] + areas[m + g] - inter;
-        o = static_cast<double>(inter) / static_cast<double>(uni);
+    const Box& a = box[d];
+    const RleRef rd = dt[d];
+    for (size_t g = 0; g < n; ++g) {
+      const Box& b = box[m + g];
+      double& o = out[d * n + g];
+      o = 0;
+      // pycocotools computes mask IoU only where the boxes overlap, and checks sizes there.
+      const uint64_t x0 = std::max(a.x0, b.x0), x1 = std::min(a.x1, b.x1);
+      if (x1 <= x0 || std::min(a.y1, b.y1) <= std::max(a.y0, b.y0)) continue;
+      const RleRef rg = gt[g];
+      if (rd.h != rg.h || rd.w != rg.w) {
+        o = -1;
+        continue;
       }
+      const uint64_t inter =
+          intersection(span(d), count(d), span(m + g), count(m + g), x0 * rd.h, x1 * rd.h);
+      if (inter == 0) continue;
+      const uint64_t uni = (iscrowd && iscrowd[g]) ? areas[d] : areas[d] + areas[m + g] - inter;
+      o = static_cast<double>(inter) / static_cast<double>(uni);
     }
   });
 }
@@ -340,16 +312,6 @@ void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8
 
 namespace {
 
-// Calls paint(from, to) for every run of r with the given value (1 = foreground).
-template <class Paint>
-void for_runs(RleRef r, unsigned value, Paint&& paint) {
-  uint64_t pos = 0;
-  for (size_t j = 0; j < r.m; ++j) {
-    if ((j & 1) == value) paint(pos, pos + r.counts[j]);
-    pos += r.counts[j];
-  }
-}
-
 // Union: OR of every foreground run. Intersection: NOT of the OR of every background run.
 // Xor: every foreground run flipped in. Difference: NOT of the OR of the others' foreground,
 // with the first mask's background cleared.
@@ -358,7 +320,9 @@ void merge_bitmap(BatchView b, MergeOp op, std::vector<count_t>& out) {
   const uint64_t nwords = (total + 63) / 64;
   std::vector<uint64_t> bits(nwords, 0);
   uint64_t* p = bits.data();
-  auto set = [p](uint64_t from, uint64_t to) { set_range(p, from, to); };
+  auto set = [p](uint64_t from, uint64_t to) {
+    update_range(p, from, to, [](uint64_t& word, uint64_t m) { word |= m; });
+  };
   switch (op) {
     case MergeOp::kUnion:
       for (size_t i = 0; i < b.n; ++i) for_runs(b[i], 1, set);
@@ -369,14 +333,15 @@ void merge_bitmap(BatchView b, MergeOp op, std::vector<count_t>& out) {
       break;
     case MergeOp::kXor:
       for (size_t i = 0; i < b.n; ++i)
-        for_runs(b[i], 1, [p](uint64_t from, uint64_t to) { flip_range(p, from, to); });
+        for_runs(b[i], 1, [p](uint64_t from, uint64_t to) {
+          update_range(p, from, to, [](uint64_t& word, uint64_t m) { word ^= m; });
+        });
       break;
     case MergeOp::kDifference:
       for (size_t i = 1; i < b.n; ++i) for_runs(b[i], 1, set);
       for (auto& word : bits) word = ~word;
       for_runs(b[0], 0, [p](uint64_t from, uint64_t to) {
-        set_range(p, from, to);  // set, then flip: clears the range whatever it held
-        flip_range(p, from, to);
+        update_range(p, from, to, [](uint64_t& word, uint64_t m) { word &= ~m; });
       });
       break;
   }
@@ -405,12 +370,7 @@ Batch merge(BatchView b, MergeOp op, const Config& cfg) {
     return out;
   }
   const uint64_t h = b.h[0], w = b.w[0];
-  for (size_t i = 1; i < b.n; ++i)
-    if (b.h[i] != h || b.w[i] != w)
-      throw std::invalid_argument("merge: mask " + std::to_string(i) + " has size " +
-                                  std::to_string(b.h[i]) + "x" + std::to_string(b.w[i]) +
-                                  " but mask 0 has size " + std::to_string(h) + "x" +
-                                  std::to_string(w));
+  check_one_size(b, "merge");
   if (b.n == 1) {  // canonical form of the one mask (zero-length runs dropped)
     const count_t empty[1] = {h * w};
     merge_two(b[0], RleRef{h, w, empty, 1}, 0b1100, out.counts);  // a

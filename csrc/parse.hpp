@@ -9,6 +9,9 @@
 
 namespace turborle {
 
+// The alphabet of COCO strings: '0' + a 6-bit group (5 value bits, 0x20 = more follow).
+constexpr unsigned kFirst = '0', kAlphabetSize = 64, kBits = 5;
+
 // Error paths live out of line so the parse loop keeps its state in registers.
 [[noreturn]] __attribute__((noinline)) void fail_truncated(size_t start);
 [[noreturn]] __attribute__((noinline)) void fail_alphabet(unsigned char c, size_t at);
@@ -28,7 +31,6 @@ __attribute__((noinline)) __int128 parse_long_value(const unsigned char* u, size
 // registers instead of making every count a store and a load in the caller's frame.
 template <class Sink>
 Sink parse_counts(const char* s, size_t len, uint64_t h, uint64_t w, Sink sink) {
-  constexpr unsigned kFirst = '0', kAlphabetSize = 64, kBits = 5;
   check_size(h, w);
   const uint64_t total = h * w;
   const auto* u = reinterpret_cast<const unsigned char*>(s);

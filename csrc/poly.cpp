@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -146,11 +147,7 @@ Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uin
                          uint64_t w) {
   Batch b;
   for (size_t i = 0; i < n; ++i) {
-    try {
-      polygon_counts(xy[i], k[i], h, w, b.counts);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("polygon " + std::to_string(i) + ": " + e.what());
-    }
+    naming("polygon", i, [&] { polygon_counts(xy[i], k[i], h, w, b.counts); });
     b.close(h, w);
   }
   return b;
@@ -159,11 +156,7 @@ Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uin
 Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) {
   Batch b;
   for (size_t i = 0; i < n; ++i) {
-    try {
-      box_counts(boxes + 4 * i, h, w, b.counts);
-    } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("box " + std::to_string(i) + ": " + e.what());
-    }
+    naming("box", i, [&] { box_counts(boxes + 4 * i, h, w, b.counts); });
     b.close(h, w);
   }
   return b;

@@ -13,6 +13,11 @@
 
 namespace turborle {
 
+// Bit-row conversions index rows and columns in 32 bits.
+inline bool rows_fit(uint64_t h, uint64_t w) {
+  return h < (uint64_t(1) << 32) && w < (uint64_t(1) << 32);
+}
+
 // Calls next_row(y, bits, changed) for y = 0 .. h-1: bits holds row y-1 (zeros for y = 0)
 // and must be left holding row y; the columns whose value changed are written to changed
 // (room for w) in increasing order and their number returned. Appends canonical counts.

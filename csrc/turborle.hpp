@@ -65,6 +65,11 @@ struct Batch {
   RleRef operator[](size_t i) const {
     return {h[i], w[i], counts.data() + offsets[i], size_t(offsets[i + 1] - offsets[i])};
   }
+  // Appends a copy of one mask.
+  void push(const RleRef& r) {
+    counts.insert(counts.end(), r.counts, r.counts + r.m);
+    close(r.h, r.w);
+  }
   // Appends one mask whose counts were pushed onto `counts` since the last call.
   void close(uint64_t height, uint64_t width) {
     h.push_back(height);
