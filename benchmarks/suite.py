@@ -490,7 +490,7 @@ def _decode_c_impls() -> list[Impl]:
         Impl(NUMPY, "write baseline: fill of a preallocated array", _fill_prepare("C"),
              lambda a: a.fill(0), baseline=True),
         Impl(TURBORLE, "batch decode(order='C') of a parsed RLEBatch",
-             lambda inp, t: (_tr().from_coco(inp.rles), _threads_kw(t)),
+             _parsed,
              touched(lambda a: _tr().decode(a[0], order="C", **a[1])), lambda o: o,
              threaded=True, needs=("batch",)),
         Impl(TURBORLE, "batch decode(order='C', out=) into a preallocated array",
@@ -541,27 +541,36 @@ def _iou_args(inp: Inputs, t: int) -> Any:
     return inp.dt_rles, inp.rles, inp.iscrowd
 
 
-def _iou_impls() -> list[Impl]:
-    def call(module: str, name: str = "iou") -> Callable[[Any], Any]:
-        return lambda a: getattr(_m(module), name)(*a)
+def _call(module: str, name: str, spread: bool = False) -> Callable[[Any], Any]:
+    """module.name(arg) (or module.name(*arg) with spread), imported when the case runs."""
+    if spread:
+        return lambda arg: getattr(_m(module), name)(*arg)
+    return lambda arg: getattr(_m(module), name)(arg)
 
+
+def _parsed(inp: Inputs, t: int) -> tuple[Any, dict[str, int]]:
+    """A parsed RLEBatch of the case's dicts, and the thread keyword."""
+    return _tr().from_coco(inp.rles), _threads_kw(t)
+
+
+def _iou_impls() -> list[Impl]:
     return [
-        Impl(TURBORLE, "mask.iou of dicts", _iou_args, call("turborle.mask"), lambda o: o,
+        Impl(TURBORLE, "mask.iou of dicts", _iou_args, _call("turborle.mask", "iou", spread=True), lambda o: o,
              threaded=True),
         Impl(TURBORLE, "batch iou of parsed RLEBatches",
              lambda inp, t: (_tr().from_coco(inp.dt_rles), _tr().from_coco(inp.rles),
                              inp.iscrowd, _threads_kw(t)),
              lambda a: _tr().iou(a[0], a[1], iscrowd=a[2], **a[3]), lambda o: o,
              threaded=True, needs=("batch",)),
-        Impl(PYCOCOTOOLS, "mask.iou", _iou_args, call("pycocotools.mask"), lambda o: o),
+        Impl(PYCOCOTOOLS, "mask.iou", _iou_args, _call("pycocotools.mask", "iou", spread=True), lambda o: o),
         # RLEMask.iou_matrix is faster still but has no crowd flag; its pycocotools-style
         # iou(dt, gt, iscrowd) over dicts is the path that computes this operation.
         Impl(RLEMASKLIB, "rlemasklib_cython.iou of dicts (RLEMask.iou_matrix has no crowd flag)",
-             _iou_args, call("rlemasklib.rlemasklib_cython"), lambda o: o),
-        Impl(HOTCOCO, "mask.iou", _iou_args, call("hotcoco.mask"), lambda o: o),
-        Impl(FASTER_COCO_EVAL, "mask.iou", _iou_args, call("faster_coco_eval.core.mask"),
+             _iou_args, _call("rlemasklib.rlemasklib_cython", "iou", spread=True), lambda o: o),
+        Impl(HOTCOCO, "mask.iou", _iou_args, _call("hotcoco.mask", "iou", spread=True), lambda o: o),
+        Impl(FASTER_COCO_EVAL, "mask.iou", _iou_args, _call("faster_coco_eval.core.mask", "iou", spread=True),
              lambda o: o),
-        Impl(ULTRAFAST, "mask.iou", _iou_args, call("ultrafast_pycocotools.mask"), lambda o: o),
+        Impl(ULTRAFAST, "mask.iou", _iou_args, _call("ultrafast_pycocotools.mask", "iou", spread=True), lambda o: o),
     ]
 
 
@@ -569,27 +578,24 @@ def _iou_impls() -> list[Impl]:
 
 
 def _merge_impls() -> list[Impl]:
-    def call(module: str, name: str = "merge") -> Callable[[Any], Any]:
-        return lambda rles: getattr(_m(module), name)(rles)
-
     def one(o: Any) -> list[dict]:
         return [o]
 
     return [
-        Impl(TURBORLE, "mask.merge of dicts", _rles, call("turborle.mask"), one, threaded=True),
+        Impl(TURBORLE, "mask.merge of dicts", _rles, _call("turborle.mask", "merge"), one, threaded=True),
         Impl(TURBORLE, "batch merge of a parsed RLEBatch",
-             lambda inp, t: (_tr().from_coco(inp.rles), _threads_kw(t)),
+             _parsed,
              lambda a: _tr().merge(a[0], op="union", **a[1]), _batch_rles,
              threaded=True, needs=("batch",)),
-        Impl(PYCOCOTOOLS, "mask.merge", _rles, call("pycocotools.mask"), one),
-        Impl(RLEMASKLIB, "union of dicts", _rles, call("rlemasklib", "union"), one),
+        Impl(PYCOCOTOOLS, "mask.merge", _rles, _call("pycocotools.mask", "merge"), one),
+        Impl(RLEMASKLIB, "union of dicts", _rles, _call("rlemasklib", "union"), one),
         Impl(RLEMASKLIB, "RLEMask.union of parsed RLEMasks",
              lambda inp, t: [_m("rlemasklib").RLEMask.from_dict(d) for d in inp.rles],
              lambda ms: _m("rlemasklib").RLEMask.union(ms), lambda o: [o.to_dict()],
              key="rlemasklib.RLEMask"),
-        Impl(HOTCOCO, "mask.merge", _rles, call("hotcoco.mask"), one),
-        Impl(FASTER_COCO_EVAL, "mask.merge", _rles, call("faster_coco_eval.core.mask"), one),
-        Impl(ULTRAFAST, "mask.merge", _rles, call("ultrafast_pycocotools.mask"), one),
+        Impl(HOTCOCO, "mask.merge", _rles, _call("hotcoco.mask", "merge"), one),
+        Impl(FASTER_COCO_EVAL, "mask.merge", _rles, _call("faster_coco_eval.core.mask", "merge"), one),
+        Impl(ULTRAFAST, "mask.merge", _rles, _call("ultrafast_pycocotools.mask", "merge"), one),
     ]
 
 
@@ -607,42 +613,36 @@ def _coco_area_chunked(rles: list[dict]) -> np.ndarray:
 
 
 def _area_impls() -> list[Impl]:
-    def call(module: str, name: str = "area") -> Callable[[Any], Any]:
-        return lambda rles: getattr(_m(module), name)(rles)
-
     return [
-        Impl(TURBORLE, "mask.area of dicts", _rles, call("turborle.mask"), lambda o: o,
+        Impl(TURBORLE, "mask.area of dicts", _rles, _call("turborle.mask", "area"), lambda o: o,
              threaded=True),
         Impl(TURBORLE, "batch area of a parsed RLEBatch",
-             lambda inp, t: (_tr().from_coco(inp.rles), _threads_kw(t)),
+             _parsed,
              lambda a: _tr().area(a[0], **a[1]), lambda o: o, threaded=True, needs=("batch",)),
         Impl(PYCOCOTOOLS, f"mask.area in chunks of {PYCOCOTOOLS_AREA_CHUNK} (raises for more)",
              _rles, _coco_area_chunked, lambda o: o),
-        Impl(RLEMASKLIB, "area of dicts", _rles, call("rlemasklib"), lambda o: o),
-        Impl(HOTCOCO, "mask.area", _rles, call("hotcoco.mask"), lambda o: o),
-        Impl(FASTER_COCO_EVAL, "mask.area", _rles, call("faster_coco_eval.core.mask"),
+        Impl(RLEMASKLIB, "area of dicts", _rles, _call("rlemasklib", "area"), lambda o: o),
+        Impl(HOTCOCO, "mask.area", _rles, _call("hotcoco.mask", "area"), lambda o: o),
+        Impl(FASTER_COCO_EVAL, "mask.area", _rles, _call("faster_coco_eval.core.mask", "area"),
              lambda o: o),
-        Impl(ULTRAFAST, "mask.area", _rles, call("ultrafast_pycocotools.mask"), lambda o: o),
+        Impl(ULTRAFAST, "mask.area", _rles, _call("ultrafast_pycocotools.mask", "area"), lambda o: o),
     ]
 
 
 def _bbox_impls() -> list[Impl]:
-    def call(module: str, name: str = "toBbox") -> Callable[[Any], Any]:
-        return lambda rles: getattr(_m(module), name)(rles)
-
     return [
-        Impl(TURBORLE, "mask.toBbox of dicts", _rles, call("turborle.mask"), lambda o: o,
+        Impl(TURBORLE, "mask.toBbox of dicts", _rles, _call("turborle.mask", "toBbox"), lambda o: o,
              threaded=True),
         Impl(TURBORLE, "batch bbox of a parsed RLEBatch",
-             lambda inp, t: (_tr().from_coco(inp.rles), _threads_kw(t)),
+             _parsed,
              lambda a: _tr().bbox(a[0], **a[1]), lambda o: o, threaded=True, needs=("batch",)),
-        Impl(PYCOCOTOOLS, "mask.toBbox", _rles, call("pycocotools.mask"), lambda o: o),
-        Impl(RLEMASKLIB, "to_bbox of dicts (float32)", _rles, call("rlemasklib", "to_bbox"),
+        Impl(PYCOCOTOOLS, "mask.toBbox", _rles, _call("pycocotools.mask", "toBbox"), lambda o: o),
+        Impl(RLEMASKLIB, "to_bbox of dicts (float32)", _rles, _call("rlemasklib", "to_bbox"),
              lambda o: o),
-        Impl(HOTCOCO, "mask.toBbox", _rles, call("hotcoco.mask"), lambda o: o),
-        Impl(FASTER_COCO_EVAL, "mask.toBbox", _rles, call("faster_coco_eval.core.mask"),
+        Impl(HOTCOCO, "mask.toBbox", _rles, _call("hotcoco.mask", "toBbox"), lambda o: o),
+        Impl(FASTER_COCO_EVAL, "mask.toBbox", _rles, _call("faster_coco_eval.core.mask", "toBbox"),
              lambda o: o),
-        Impl(ULTRAFAST, "mask.toBbox", _rles, call("ultrafast_pycocotools.mask"), lambda o: o),
+        Impl(ULTRAFAST, "mask.toBbox", _rles, _call("ultrafast_pycocotools.mask", "toBbox"), lambda o: o),
     ]
 
 

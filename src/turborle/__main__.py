@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator
@@ -138,14 +140,12 @@ def _size(text: str | None) -> tuple[int, int] | None:
 
 def _convert(args: argparse.Namespace) -> int:
     """Convert a JSON file of masks between COCO and fal text, a chunk at a time."""
-    import os
-
     import turborle
 
     size = _size(args.size)
     total = os.path.getsize(args.input) if args.input != "-" else 0
     src = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")  # noqa: SIM115
-    with src:
+    with src if src is not sys.stdin else contextlib.nullcontext(src):  # never close stdin
         head = src.read(1 << 16)
         stripped = head.lstrip()
         rest: Iterator[Any]
@@ -171,7 +171,7 @@ def _convert(args: argparse.Namespace) -> int:
         progress = _Progress(total)
         written = 0
         fal_size: tuple[int, int] | None = None
-        with out:
+        with out if out is not sys.stdout else contextlib.nullcontext(out):
             out.write("[" if args.to == "coco" else "")
             chunk: list[Any] = []
 
@@ -400,8 +400,6 @@ def main(argv: list[str] | None = None) -> int:
             return _convert(args)
         except (ValueError, TypeError, OSError, SystemExit) as e:
             if args.output != "-":
-                import os
-
                 try:
                     os.remove(f"{args.output}.partial")
                 except OSError:

@@ -132,24 +132,27 @@ cdef class RLEs:
             _view(self, self.batch.w.data(), n, cnp.NPY_UINT64),
         )
 
-    def size(self, Py_ssize_t i):
-        """(h, w) of mask i."""
-        return (self.batch.h[i], self.batch.w[i])
-
-    def counts(self, Py_ssize_t i):
-        """Counts of mask i as a new uint64 array."""
-        cdef uint64_t begin = self.batch.offsets[i], end = self.batch.offsets[i + 1]
-        return np.array(self.arrays()[0][begin:end])
 
 
-cdef object _u64(object a, str what):
-    arr = np.asarray(a)
+cdef object _u64(object values, str what):
+    """values as a contiguous uint64 array, validated: a flat sequence of integers in
+    [0, 2**62] (`what` names it in messages, e.g. "mask 3: counts")."""
+    arr = np.asarray(values)
     if arr.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {arr.shape}")
-    if arr.size and arr.dtype.kind not in "iu":
-        raise TypeError(f"{what} must hold integers, got {arr.dtype}")
-    if arr.size and arr.dtype.kind == "i" and arr.min() < 0:
-        raise ValueError(f"{what} must not be negative")
+        raise ValueError(f"{what} must be a flat sequence of integers, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if arr.dtype.kind == "O":  # Python ints beyond 64 bits, or mixed objects
+        for j, c in enumerate(arr):
+            if not isinstance(c, (int, np.integer)) or isinstance(c, bool):
+                raise TypeError(f"{what}[{j}] is not an integer ({c!r})")
+            if c < 0 or c > _MAX_DIM:
+                raise ValueError(f"{what}[{j}] = {c} is out of range")
+    elif arr.dtype.kind not in "iu":
+        raise TypeError(f"{what} must be integers, got {arr.dtype}")
+    elif arr.dtype.kind == "i" and arr.min() < 0:
+        j = int(np.argmax(arr < 0))
+        raise ValueError(f"{what}[{j}] is negative ({arr[j]})")
     return np.ascontiguousarray(arr, dtype=np.uint64)
 
 
@@ -164,8 +167,6 @@ def from_arrays(counts, offsets, heights, widths):
         raise ValueError(f"heights has {n} entries but widths has {len(ww)}")
     if len(o) != n + 1:
         raise ValueError(f"offsets must have {n + 1} entries (one more than masks), got {len(o)}")
-    for i in range(n):
-        cpp.check_size(hh[i], ww[i])
     cdef const uint64_t* pc = <const uint64_t*> cnp.PyArray_DATA(c)
     cdef const uint64_t* po = <const uint64_t*> cnp.PyArray_DATA(o)
     cdef const uint64_t* ph = <const uint64_t*> cnp.PyArray_DATA(hh)
@@ -243,27 +244,6 @@ cdef int _size(object obj, Py_ssize_t index, uint64_t* h, uint64_t* w) except -1
     return 0
 
 
-cdef object _uncompressed(object counts, str what):
-    """Uncompressed counts as a contiguous uint64 array (validated: integers, >= 0)."""
-    arr = np.asarray(counts)
-    if arr.ndim != 1:
-        raise ValueError(f"{what}: uncompressed counts must be a flat list of integers")
-    if arr.size == 0:
-        return np.zeros(0, dtype=np.uint64)
-    if arr.dtype.kind == "O":  # Python ints beyond 64 bits, or mixed objects
-        for j, c in enumerate(arr):
-            if not isinstance(c, (int, np.integer)) or isinstance(c, bool):
-                raise TypeError(f"{what}: count {j} is not an integer ({c!r})")
-            if c < 0 or c > _MAX_DIM:
-                raise ValueError(f"{what}: count {j} ({c}) is out of range")
-    if arr.dtype.kind not in "iu":
-        raise TypeError(f"{what}: uncompressed counts must be integers, got {arr.dtype}")
-    if arr.dtype.kind == "i" and arr.min() < 0:
-        j = int(np.argmax(arr < 0))
-        raise ValueError(f"{what}: count {j} is negative ({arr[j]})")
-    return np.ascontiguousarray(arr, dtype=np.uint64)
-
-
 cdef list _sources(object objs, vector[Source]& sources):
     """Fills `sources` from COCO dicts; returns the objects that own the memory they use."""
     cdef Py_ssize_t n = len(objs), i
@@ -289,7 +269,7 @@ cdef list _sources(object objs, vector[Source]& sources):
             sources[i].data = PyBytes_AS_STRING(counts)
             sources[i].len = PyBytes_GET_SIZE(counts)
         elif isinstance(counts, (list, tuple, np.ndarray)):
-            arr = _uncompressed(counts, f"mask {i}")
+            arr = _u64(counts, f"mask {i}: counts")
             keep.append(arr)
             if arr.size:  # (no counts reads the same as an empty string)
                 cv = arr

@@ -150,11 +150,9 @@ def iou(dt: Any, gt: Any, iscrowd: Any = None) -> Any:
     """
     kind_dt, a, m = _iou_operand(dt, "dt")
     kind_gt, b, n = _iou_operand(gt, "gt")
-    crowd = None
-    if iscrowd is not None:
-        crowd = np.ascontiguousarray(np.asarray(iscrowd).astype(bool).astype(np.uint8).ravel())
-        if len(crowd) != n:
-            raise ValueError(f"iscrowd has {len(crowd)} entries but gt has {n}")
+    crowd = None if iscrowd is None else np.asarray(iscrowd).ravel()  # (the core converts it)
+    if crowd is not None and len(crowd) != n:  # checked first, as pycocotools does
+        raise ValueError(f"iscrowd has {len(crowd)} entries but gt has {n}")
     if m == 0 or n == 0:
         return []
     if kind_dt != kind_gt:
@@ -181,17 +179,9 @@ def frBbox(bb: Any, h: int, w: int) -> list[RLE]:
     return _core.to_objects(_core.from_boxes(_boxes(bb, "frBbox"), h, w))
 
 
-def _polygon(p: Any, i: int) -> npt.NDArray[np.float64]:
-    arr = np.ascontiguousarray(np.asarray(p, dtype=np.float64).ravel())
-    if arr.size % 2:
-        raise ValueError(f"polygon {i} has an odd number of coordinates ({arr.size})")
-    return arr
-
-
 def frPoly(poly: Sequence[Any], h: int, w: int) -> list[RLE]:
     """One RLE per polygon ``[x0, y0, x1, y1, ...]`` (pycocotools' rasterisation)."""
-    polygons = [_polygon(p, i) for i, p in enumerate(poly)]
-    return _core.to_objects(_core.from_polygons(polygons, h, w))
+    return _core.to_objects(_core.from_polygons(list(poly), h, w))
 
 
 def frUncompressedRLE(ucRles: Sequence[RLE], h: int, w: int) -> list[RLE]:

@@ -150,8 +150,8 @@ def core_columns(rles: _core.RLEs) -> tuple[npt.NDArray[np.uint64], ...]:
     return rles.arrays()
 
 
-def core_mask(rles: _core.RLEs) -> tuple[tuple[int, int], npt.NDArray[np.uint64], int]:
-    return rles.size(0), rles.counts(0), len(rles)
+def core_mask(rles: _core.RLEs) -> int:
+    return len(rles)
 
 
 def core_decode(rles: _core.RLEs) -> npt.NDArray[np.uint8]:

@@ -105,6 +105,16 @@ _MASK_KINDS = ("elementwise", "empty", "full", "run", "random", "rectangles", "c
 _UINT64 = 2**64
 
 
+def _chosen_reasons(reasons: Sequence[str] | None, known: Sequence[str]) -> tuple[str, ...]:
+    """The reasons asked for (default: all known), checked against the known ones."""
+    chosen = tuple(known if reasons is None else reasons)
+    unknown = set(chosen) - set(known)
+    if unknown or not chosen:
+        raise InvalidArgument(f"reasons must be a non-empty subset of {tuple(known)}, got "
+                              f"{sorted(unknown) or chosen}")
+    return chosen
+
+
 def _check_range(name: str, low: int, high: int, floor: int = 0) -> None:
     if low < floor:
         raise InvalidArgument(f"min_{name}={low} must be at least {floor}")
@@ -697,13 +707,8 @@ def malformed_coco_strings(
     -------
     hypothesis.strategies.SearchStrategy of (dict, str)
     """
-    chosen = tuple(COCO_REASONS if reasons is None else reasons)
-    unknown = set(chosen) - set(COCO_REASONS)
-    if unknown or not chosen:
-        raise InvalidArgument(f"reasons must be a non-empty subset of {COCO_REASONS}, got "
-                              f"{sorted(unknown) or chosen}")
     _check_range("side", 1, max_side)
-    return _malformed_coco(max_side, chosen)
+    return _malformed_coco(max_side, _chosen_reasons(reasons, COCO_REASONS))
 
 
 # ---- malformed fal text -------------------------------------------------------------------------
@@ -844,10 +849,5 @@ def malformed_fal_strings(
     -------
     hypothesis.strategies.SearchStrategy of (str, int, int, str)
     """
-    chosen = tuple(FAL_REASONS if reasons is None else reasons)
-    unknown = set(chosen) - set(FAL_REASONS)
-    if unknown or not chosen:
-        raise InvalidArgument(f"reasons must be a non-empty subset of {FAL_REASONS}, got "
-                              f"{sorted(unknown) or chosen}")
     _check_range("side", 2, max_side)
-    return _malformed_fal(max_side, chosen)
+    return _malformed_fal(max_side, _chosen_reasons(reasons, FAL_REASONS))
