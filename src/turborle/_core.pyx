@@ -7,6 +7,7 @@ bytes happens in the core; type checks of Python objects happen here.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.ref cimport Py_INCREF
+from libc.stdlib cimport getenv
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.string cimport string
 from libcpp.vector cimport vector
@@ -51,41 +52,60 @@ def _set_simd(name):
     return old
 
 
-def cpu_count():
-    """CPUs this process may run on."""
+def _count_cpus():
     try:
         return len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
         return os.cpu_count() or 1
 
 
+_CPUS = _count_cpus()  # once: asking the OS costs more than a small call into the core
+
+
+def cpu_count():
+    """CPUs this process could run on when turborle was imported."""
+    return _CPUS
+
+
+_env_cache = {}
+
+
+cdef object _env_int(str name, object default):
+    """Integer setting from the environment, 1 .. 2**62; parsed once per distinct value.
+    Every call reads it (with C getenv, which sees os.environ's changes: they go through
+    putenv), so a changed variable takes effect at once."""
+    cdef const char* found = getenv(name.encode())
+    if found == NULL:
+        return default
+    raw = (<bytes> found).decode("utf-8", "replace")
+    key = (name, raw)
+    value = _env_cache.get(key)
+    if value is None:
+        text = raw.strip()
+        if not text:
+            value = default
+        else:
+            try:
+                value = int(text)
+            except ValueError:
+                value = 0
+            if not 1 <= value <= _MAX_DIM:
+                raise ValueError(f"{name} must be an integer from 1 to 2**62, got {raw!r}")
+        if len(_env_cache) > 64:
+            _env_cache.clear()
+        _env_cache[key] = value
+    return value
+
+
 def default_threads():
     """Threads a call uses when not told: TURBORLE_NUM_THREADS, else every CPU."""
-    value = os.environ.get("TURBORLE_NUM_THREADS", "").strip()
-    if not value:
-        return cpu_count()
-    try:
-        n = int(value)
-    except ValueError:
-        raise ValueError(f"TURBORLE_NUM_THREADS must be a positive integer, got {value!r}") from None
-    if n < 1:
-        raise ValueError(f"TURBORLE_NUM_THREADS must be a positive integer, got {value!r}")
-    return n
+    return _env_int("TURBORLE_NUM_THREADS", _CPUS)
 
 
 def max_pixels():
     """Pixels per mask above which decoding and row-major fal conversion are refused:
     TURBORLE_MAX_PIXELS, else 2**31."""
-    value = os.environ.get("TURBORLE_MAX_PIXELS", "").strip()
-    if not value:
-        return 2 ** 31
-    try:
-        n = int(value)
-    except ValueError:
-        raise ValueError(f"TURBORLE_MAX_PIXELS must be a positive integer, got {value!r}") from None
-    if n < 1 or n > _MAX_DIM:
-        raise ValueError(f"TURBORLE_MAX_PIXELS must be between 1 and 2**62, got {value!r}")
-    return n
+    return _env_int("TURBORLE_MAX_PIXELS", 2 ** 31)
 
 
 cdef Config _config(object threads) except *:
@@ -93,11 +113,10 @@ cdef Config _config(object threads) except *:
     cfg.isa = _isa
     cfg.max_pixels = max_pixels()
     if threads is None:
-        cfg.threads = default_threads()
-    else:
-        if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-            raise ValueError(f"threads must be a positive integer, got {threads!r}")
-        cfg.threads = min(threads, 1024)
+        threads = default_threads()
+    elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    cfg.threads = min(threads, 1024)
     return cfg
 
 
@@ -211,7 +230,7 @@ def complement(RLEs rles not None, threads=None):
 
 
 cdef uint64_t _dim(object value, str what) except? 0:
-    if type(value) is int and 0 <= <object> value <= _MAX_DIM:  # the common case, fast
+    if type(value) is int and 0 <= <object> value <= _MAX_DIM:
         return value
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{what} must be an integer, got bool")
@@ -228,8 +247,12 @@ cdef uint64_t _dim(object value, str what) except? 0:
 
 cdef int _size(object obj, Py_ssize_t index, uint64_t* h, uint64_t* w) except -1:
     if type(obj) is list and len(<list> obj) == 2:
-        h[0] = _dim((<list> obj)[0], f"mask {index}: height")
-        w[0] = _dim((<list> obj)[1], f"mask {index}: width")
+        hv, wv = (<list> obj)[0], (<list> obj)[1]
+        if type(hv) is int and type(wv) is int and 0 <= hv <= _MAX_DIM and 0 <= wv <= _MAX_DIM:
+            h[0], w[0] = hv, wv  # the common case: no message to build
+        else:
+            h[0] = _dim(hv, f"mask {index}: height")
+            w[0] = _dim(wv, f"mask {index}: width")
     else:
         try:
             n = len(obj)

@@ -77,10 +77,13 @@ def decode(rleObjs: RLEs) -> npt.NDArray[np.uint8]:
     return out[:, :, 0]
 
 
+_UINT32_MAX = 2**32 - 1
+
+
 def _area_dtype(a: npt.NDArray[np.uint64]) -> npt.NDArray[Any]:
     # pycocotools returns uint32; an area of 2**32 pixels or more would wrap there, so it is
     # returned as uint64 instead.
-    if a.size and int(a.max()) > np.iinfo(np.uint32).max:
+    if a.size and int(a.max()) > _UINT32_MAX:
         return a
     return a.astype(np.uint32)
 
@@ -89,7 +92,8 @@ def area(rleObjs: RLEs) -> Any:
     """Foreground pixel count: ``uint32`` scalar for a dict, array for a list."""
     if isinstance(rleObjs, list):
         return _area_dtype(_core.measure_objects(rleObjs, True, False)[0])
-    return _area_dtype(_core.measure_objects([rleObjs], True, False)[0])[0]
+    a = int(_core.measure_objects([rleObjs], True, False)[0][0])
+    return np.uint32(a) if a <= _UINT32_MAX else np.uint64(a)  # as _area_dtype
 
 
 def toBbox(rleObjs: RLEs) -> npt.NDArray[np.float64]:
