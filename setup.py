@@ -23,7 +23,7 @@ else:
 core = Extension(
     "turborle._core",
     sources=["src/turborle/_core.pyx", *CORE_SOURCES],
-    include_dirs=["csrc", numpy.get_include()],
+    include_dirs=["csrc", "src/turborle", numpy.get_include()],
     language="c++",
     extra_compile_args=compile_args,
     define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],

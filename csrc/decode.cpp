@@ -8,7 +8,8 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels.hpp"
+#include "errors.hpp"
+#include "parallel.hpp"
 #include "rows.hpp"
 #include "turborle.hpp"
 
@@ -41,7 +42,8 @@ void decode(BatchView b, uint8_t* out, Order order, const Config& cfg) {
   for (size_t i = 0; i < b.n; ++i)
     naming("mask", i, [&] { check_counts(b[i].counts, b[i].m, h, w); });
   const bool rows = order == Order::kRowMajor && h > 1 && w > 1 && rows_fit(h, w);
-  parallel_for(b.n, cfg.threads, [&](size_t i) {
+  // About a tenth of a nanosecond per pixel written.
+  parallel_for(b.n, threads_for(cfg.threads, b.n * h * w / 8), [&](size_t i) {
     uint8_t* dst = out + i * h * w;
     if (rows)
       decode_rows(b[i], dst, cfg.isa);

@@ -1,5 +1,7 @@
 #include "simd.hpp"
 
+#include "portable.hpp"
+
 #include <cstring>
 #include <stdexcept>
 
@@ -28,7 +30,7 @@ uint64_t find_byte_scalar(const uint8_t* p, uint64_t i, uint64_t len, bool want_
     uint64_t u;
     std::memcpy(&u, p + i, 8);
     const uint64_t hits = want_nonzero ? u : (u - kOnes) & ~u & kHighs;
-    if (hits) return i + (__builtin_ctzll(hits) >> 3);
+    if (hits) return i + (ctz64(hits) >> 3);
   }
   for (; i < len; ++i)
     if ((p[i] != 0) == want_nonzero) return i;
@@ -50,7 +52,7 @@ void pack_row_scalar(const uint8_t* row, uint64_t w, uint64_t* bits) {
 inline size_t emit_changes(uint64_t cur, uint64_t* bits, uint64_t k, uint32_t* changed,
                            size_t n) {
   for (uint64_t d = cur ^ bits[k]; d; d &= d - 1)
-    changed[n++] = static_cast<uint32_t>(k * 64 + __builtin_ctzll(d));
+    changed[n++] = static_cast<uint32_t>(k * 64 + ctz64(d));
   bits[k] = cur;
   return n;
 }
@@ -86,7 +88,7 @@ TURBORLE_AVX2 uint64_t find_byte_avx2(const uint8_t* p, uint64_t i, uint64_t len
   const uint64_t flip = want_nonzero ? 0 : ~uint64_t(0);
   for (; i + 64 <= len; i += 64) {
     const uint64_t m = (uint64_t(nonzero32(p + i)) | uint64_t(nonzero32(p + i + 32)) << 32) ^ flip;
-    if (m) return i + __builtin_ctzll(m);
+    if (m) return i + ctz64(m);
   }
   return find_byte_scalar(p, i, len, want_nonzero);
 }
@@ -140,21 +142,21 @@ TURBORLE_AVX512 uint64_t find_byte_avx512(const uint8_t* p, uint64_t i, uint64_t
     const uint64_t m2 = _mm512_test_epi8_mask(_mm512_loadu_si512(p + i + 128), _mm512_loadu_si512(p + i + 128)) ^ flip;
     const uint64_t m3 = _mm512_test_epi8_mask(_mm512_loadu_si512(p + i + 192), _mm512_loadu_si512(p + i + 192)) ^ flip;
     if ((m0 | m1 | m2 | m3) == 0) continue;
-    if (m0) return i + __builtin_ctzll(m0);
-    if (m1) return i + 64 + __builtin_ctzll(m1);
-    if (m2) return i + 128 + __builtin_ctzll(m2);
-    return i + 192 + __builtin_ctzll(m3);
+    if (m0) return i + ctz64(m0);
+    if (m1) return i + 64 + ctz64(m1);
+    if (m2) return i + 128 + ctz64(m2);
+    return i + 192 + ctz64(m3);
   }
   for (; i + 64 <= len; i += 64) {
     const __m512i v = _mm512_loadu_si512(p + i);
     const uint64_t m = _mm512_cmpneq_epi8_mask(v, zero) ^ flip;
-    if (m) return i + __builtin_ctzll(m);
+    if (m) return i + ctz64(m);
   }
   if (i < len) {
     const __mmask64 valid = _bzhi_u64(~uint64_t(0), static_cast<unsigned>(len - i));
     const __m512i v = _mm512_maskz_loadu_epi8(valid, p + i);
     const uint64_t m = (_mm512_cmpneq_epi8_mask(v, zero) ^ flip) & valid;
-    if (m) return i + __builtin_ctzll(m);
+    if (m) return i + ctz64(m);
   }
   return len;
 }
@@ -199,7 +201,7 @@ uint64_t find_byte_neon(const uint8_t* p, uint64_t i, uint64_t len, bool want_no
   const uint64_t flip = want_nonzero ? 0 : ~uint64_t(0);
   for (; i + 16 <= len; i += 16) {
     const uint64_t m = nonzero_nibbles(p + i) ^ flip;
-    if (m) return i + (__builtin_ctzll(m) >> 2);
+    if (m) return i + (ctz64(m) >> 2);
   }
   return find_byte_scalar(p, i, len, want_nonzero);
 }

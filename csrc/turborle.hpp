@@ -14,8 +14,12 @@
 //   * Counts, areas and sums are 64-bit: nothing wraps for masks of 2^32 pixels or more.
 //
 // Untrusted input (strings, uncompressed counts, sizes, polygon coordinates) is validated
-// once, at the boundary, and rejected with std::invalid_argument naming the problem. The
-// hot loops after that trust the invariants.
+// once, at the boundary, and rejected with an InputError (errors.hpp; a std::invalid_argument)
+// that names the problem and carries the index of the mask and the byte offset. The hot loops
+// after that trust the invariants.
+//
+// Threads come from one persistent pool (parallel.hpp); a call uses as many as its work pays
+// for, at most Config::threads.
 #pragma once
 
 #include <cstddef>
@@ -27,9 +31,9 @@
 
 namespace turborle {
 
-// How a call may run: the vector instruction set and the number of threads it may use.
-// Chosen by the caller (the bindings read TURBORLE_SIMD / TURBORLE_NUM_THREADS); the core
-// keeps no global settings.
+// How a call may run: the vector instruction set, the most threads it may use, and the
+// pixel limit. Chosen by the caller (the bindings read the environment); the core keeps no
+// settings. The defaults here are the library's defaults.
 struct Config {
   Isa isa = Isa::kScalar;
   int threads = 1;
@@ -38,7 +42,7 @@ struct Config {
   uint64_t max_pixels = uint64_t(1) << 31;
 };
 
-// Throws unless h*w <= cfg.max_pixels ("mask i: ... exceeds the limit").
+// Throws (an InputError of kind kTooLarge, about mask `index`) unless h*w <= cfg.max_pixels.
 void check_pixel_limit(uint64_t h, uint64_t w, const Config& cfg, size_t index);
 
 using count_t = uint64_t;
@@ -101,6 +105,8 @@ struct BatchView {
 void check_size(uint64_t h, uint64_t w);
 // Throws unless the counts sum to exactly h*w.
 void check_counts(const count_t* counts, size_t m, uint64_t h, uint64_t w);
+// Throws unless every mask of b has mask 0's size (`what` names the operation).
+void check_one_size(BatchView b, const char* what);
 
 // ---- compressed string codec --------------------------------------------------------------
 
@@ -189,7 +195,7 @@ void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8
 
 // Difference is the first mask minus all the others.
 enum class MergeOp { kUnion, kIntersection, kXor, kDifference };
-// Merges every mask of the batch (all of one size, else std::invalid_argument) into canonical
+// Merges every mask of the batch (all of one size, else InputError) into canonical
 // counts. An empty batch gives a 0x0 mask with no counts.
 Batch merge(BatchView b, MergeOp op, const Config& cfg);
 // Every mask with foreground and background swapped (canonical counts).

@@ -8,6 +8,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from turborle import _core, mask
+from turborle._core import RLEError
 from turborle.batch import (
     RLEBatch,
     area,
@@ -43,6 +44,7 @@ def info() -> dict[str, object]:
 
 __all__ = [
     "RLEBatch",
+    "RLEError",
     "__version__",
     "area",
     "bbox",

@@ -18,6 +18,18 @@ _MaskScalarT = TypeVar("_MaskScalarT", np.uint8, np.bool_)
 
 _MAX_DIM: int
 
+# ---- errors -----------------------------------------------------------------------------------
+
+class RLEError(ValueError):
+    """Bad input; ``index``/``item``/``offset`` say which item and byte it is about."""
+
+    reason: str
+    item: str | None
+    index: int | None
+    offset: int | None
+    def __init__(self, message: str, *, reason: str | None = ..., item: str | None = ...,
+                 index: int | None = ..., offset: int | None = ...) -> None: ...
+
 # ---- how calls run: SIMD level and threads ------------------------------------------------
 
 def simd_level() -> str: ...
@@ -26,6 +38,7 @@ def _set_simd(name: str) -> str: ...
 def cpu_count() -> int: ...
 def default_threads() -> int: ...
 def max_pixels() -> int: ...
+def pool_size() -> int: ...
 
 # ---- the batch type -------------------------------------------------------------------------
 

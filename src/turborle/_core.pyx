@@ -15,8 +15,10 @@ from libcpp.vector cimport vector
 from turborle cimport _cpp as cpp
 from turborle._cpp cimport Batch, BatchView, Config, Isa, MaskView, MergeOp, Order, Source, count_t
 
+import math
 import operator
 import os
+import sys
 
 import numpy as np
 
@@ -25,6 +27,61 @@ cimport numpy as cnp
 cnp.import_array()
 
 _MAX_DIM = 2 ** 62
+
+
+# ---- errors -----------------------------------------------------------------------------------
+
+class RLEError(ValueError):
+    """Bad input: a malformed string, count list, size, polygon or fal text.
+
+    A ``ValueError``; the message names the problem, and the facts a program may need are
+    attributes, never to be parsed out of the message.
+
+    Attributes
+    ----------
+    index : int or None
+        Which item of the call (its position in the list or batch) the error is about.
+    item : str or None
+        What that item is: ``"mask"``, ``"polygon"`` or ``"box"``.
+    offset : int or None
+        Byte offset inside that item's text (COCO string, fal text), where there is one.
+    reason : str
+        The message without its ``"mask 3: "`` prefix.
+    """
+
+    def __init__(self, message, *, reason=None, item=None, index=None, offset=None):
+        super().__init__(message)
+        self.reason = message if reason is None else reason
+        self.item = item
+        self.index = index
+        self.offset = offset
+
+    def __reduce__(self):
+        return (_rebuild_error, (type(self), self.args[0], self.reason, self.item, self.index,
+                                 self.offset))
+
+
+def _rebuild_error(cls, message, reason, item, index, offset):
+    return cls(message, reason=reason, item=item, index=index, offset=offset)
+
+
+def _input_error(bytes message, bytes reason, bytes item, Py_ssize_t index, Py_ssize_t offset,
+                 bint too_large):
+    """Builds the RLEError for a core InputError (called from _errors.hpp)."""
+    text = message.decode("utf-8", "replace")
+    if too_large:  # the limit comes from the environment, which only the binding knows
+        text += " (TURBORLE_MAX_PIXELS)"
+    return RLEError(text, reason=reason.decode("utf-8", "replace"),
+                    item=item.decode("ascii") or None, index=None if index < 0 else index,
+                    offset=None if offset < 0 else offset)
+
+
+cpp.set_input_error_factory(_input_error)
+
+
+def _mask_error(Py_ssize_t index, str reason):
+    """An RLEError about mask `index`, raised by the binding's own checks."""
+    return RLEError(f"mask {index}: {reason}", reason=reason, item="mask", index=index)
 
 
 # ---- how calls run: SIMD level and threads -------------------------------------------------
@@ -97,15 +154,40 @@ cdef object _env_int(str name, object default):
     return value
 
 
+cdef object _auto_threads = [None, 0]  # [pid it was decided in, threads]
+
+
+cdef int _automatic_threads():
+    """Every CPU, except in a child process started by multiprocessing (DataLoader workers,
+    process pools): there one thread, as torch does, so that N workers do not each use every
+    CPU. Decided once per process (a forked child re-decides)."""
+    pid = os.getpid()
+    if _auto_threads[0] != pid:
+        mp = sys.modules.get("multiprocessing")
+        child = mp is not None and mp.parent_process() is not None
+        _auto_threads[0] = pid
+        _auto_threads[1] = 1 if child else _CPUS
+    return _auto_threads[1]
+
+
 def default_threads():
-    """Threads a call uses when not told: TURBORLE_NUM_THREADS, else every CPU."""
-    return _env_int("TURBORLE_NUM_THREADS", _CPUS)
+    """Most threads a call may use when not told: TURBORLE_NUM_THREADS, else every CPU (one in
+    a multiprocessing child). A call uses fewer when its work is too small to pay for them."""
+    return _env_int("TURBORLE_NUM_THREADS", _automatic_threads())
+
+
+cdef Config _DEFAULTS  # the core's defaults: the one place they are written
 
 
 def max_pixels():
     """Pixels per mask above which decoding and row-major fal conversion are refused:
-    TURBORLE_MAX_PIXELS, else 2**31."""
-    return _env_int("TURBORLE_MAX_PIXELS", 2 ** 31)
+    TURBORLE_MAX_PIXELS, else the core's default (2**31)."""
+    return _env_int("TURBORLE_MAX_PIXELS", _DEFAULTS.max_pixels)
+
+
+def pool_size():
+    """Threads turborle's pool holds now (0 until a call needed more than one thread)."""
+    return cpp.pool_size()
 
 
 cdef Config _config(object threads) except *:
@@ -230,14 +312,22 @@ def complement(RLEs rles not None, threads=None):
 
 
 cdef uint64_t _dim(object value, str what) except? 0:
+    """A size: a non-negative integer, or a float holding a whole number (COCO JSON written
+    by numpy or pandas carries 480.0), as pycocotools accepts."""
     if type(value) is int and 0 <= <object> value <= _MAX_DIM:
         return value
     if isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{what} must be an integer, got bool")
-    try:
-        i = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{what} must be an integer, got {type(value).__name__}") from None
+    if isinstance(value, (float, np.floating)):
+        f = float(value)
+        if not math.isfinite(f) or f != math.floor(f):
+            raise ValueError(f"{what} must be a whole number, got {value!r}")
+        i = int(f)
+    else:
+        try:
+            i = operator.index(value)
+        except TypeError:
+            raise TypeError(f"{what} must be an integer, got {type(value).__name__}") from None
     if i < 0:
         raise ValueError(f"{what} must not be negative, got {i}")
     if i > _MAX_DIM:
@@ -250,9 +340,8 @@ cdef int _size(object obj, Py_ssize_t index, uint64_t* h, uint64_t* w) except -1
         hv, wv = (<list> obj)[0], (<list> obj)[1]
         if type(hv) is int and type(wv) is int and 0 <= hv <= _MAX_DIM and 0 <= wv <= _MAX_DIM:
             h[0], w[0] = hv, wv  # the common case: no message to build
-        else:
-            h[0] = _dim(hv, f"mask {index}: height")
-            w[0] = _dim(wv, f"mask {index}: width")
+            if hv == 0 or wv <= _MAX_DIM // hv:
+                return 0
     else:
         try:
             n = len(obj)
@@ -260,15 +349,27 @@ cdef int _size(object obj, Py_ssize_t index, uint64_t* h, uint64_t* w) except -1
             raise TypeError(f"mask {index}: 'size' must be a sequence [h, w], got "
                             f"{type(obj).__name__}") from None
         if n != 2:
-            raise ValueError(f"mask {index}: 'size' must have two entries [h, w], got {n}")
-        h[0] = _dim(obj[0], f"mask {index}: height")
-        w[0] = _dim(obj[1], f"mask {index}: width")
-    cpp.check_size(h[0], w[0])
+            raise _mask_error(index, f"'size' must have two entries [h, w], got {n}")
+        hv, wv = obj[0], obj[1]
+    try:
+        h[0] = _dim(hv, "height")
+        w[0] = _dim(wv, "width")
+    except ValueError as e:
+        raise _mask_error(index, str(e)) from None
+    except TypeError as e:
+        raise TypeError(f"mask {index}: {e}") from None
+    try:
+        cpp.check_size(h[0], w[0])
+    except RLEError as e:
+        raise _mask_error(index, e.reason) from None
     return 0
 
 
 cdef list _sources(object objs, vector[Source]& sources):
-    """Fills `sources` from COCO dicts; returns the objects that own the memory they use."""
+    """Fills `sources` from COCO dicts; returns the objects that own the memory they point
+    into. The caller keeps that list for the whole core call: another thread may replace a
+    dict's counts while the GIL is released, and only these references keep the old buffers
+    alive."""
     cdef Py_ssize_t n = len(objs), i
     cdef uint64_t[::1] cv
     sources.resize(n)
@@ -286,9 +387,10 @@ cdef list _sources(object objs, vector[Source]& sources):
             try:
                 counts = (<str> counts).encode("ascii")
             except UnicodeEncodeError:
-                raise ValueError(f"mask {i}: counts string has non-ASCII characters") from None
+                raise _mask_error(i, "counts string has non-ASCII characters") from None
             keep.append(counts)
         if type(counts) is bytes or isinstance(counts, bytes):
+            keep.append(counts)
             sources[i].data = PyBytes_AS_STRING(counts)
             sources[i].len = PyBytes_GET_SIZE(counts)
         elif isinstance(counts, (list, tuple, np.ndarray)):
@@ -307,7 +409,7 @@ cdef list _sources(object objs, vector[Source]& sources):
 def from_objects(objs, threads=None):
     """COCO dicts ({'size': [h, w], 'counts': str | bytes | list}) -> RLEs."""
     cdef vector[Source] sources
-    keep = _sources(objs, sources)  # (objs itself keeps the bytes alive)
+    keep = _sources(objs, sources)
     cdef RLEs out = RLEs()
     cdef Config cfg = _config(threads)
     with nogil:  # parsing and validation only touch the buffers kept above
@@ -344,7 +446,7 @@ def from_fal(list texts not None, h, w, uint64_t start_base, bint row_major, thr
             try:
                 text = (<str> text).encode("ascii")
             except UnicodeEncodeError:
-                raise ValueError(f"mask {i}: fal text has non-ASCII characters") from None
+                raise _mask_error(i, "fal text has non-ASCII characters") from None
         if not isinstance(text, bytes):
             raise TypeError(f"mask {i}: fal text must be str or bytes, got {type(text).__name__}")
         keep.append(text)
@@ -392,8 +494,13 @@ def encode(masks, threads=None):
     if arr.dtype == np.bool_ or arr.dtype == np.int8:
         arr = arr.view(np.uint8)
     elif arr.dtype != np.uint8:
-        if arr.dtype.kind not in "biuf":
-            raise TypeError(f"masks must be bool or numeric, got {arr.dtype}")
+        if arr.dtype.kind in "fc":
+            raise TypeError(
+                f"masks must be bool or integer, got {arr.dtype}: threshold probabilities or "
+                "logits first (e.g. masks > 0.5 or logits > 0), or use turborle.cuda.encode("
+                "..., threshold=) for masks on the GPU")
+        if arr.dtype.kind not in "iu":
+            raise TypeError(f"masks must be bool or integer, got {arr.dtype}")
         arr = (arr != 0).view(np.uint8)  # a copy: only 1-byte masks are read in place
     cdef MaskView v
     v.data = <const uint8_t*> cnp.PyArray_DATA(arr)
@@ -418,8 +525,8 @@ def decode(RLEs rles not None, bint fortran, out=None, threads=None, bint transp
     h, w = rles.batch.h[0], rles.batch.w[0]
     for i in range(1, n):
         if rles.batch.h[i] != h or rles.batch.w[i] != w:
-            raise ValueError(f"mask {i} has size {rles.batch.h[i]}x{rles.batch.w[i]} but mask 0 "
-                             f"has size {h}x{w}; masks decoded together must have one size")
+            raise _mask_error(i, f"size {rles.batch.h[i]}x{rles.batch.w[i]} differs from mask 0's "
+                                 f"{h}x{w}; masks decoded together must have one size")
     cdef Config cfg = _config(threads)
     cpp.check_pixel_limit(h, w, cfg, 0)  # before allocating
     if fortran:

@@ -1,7 +1,16 @@
-# Every C++ declaration the binding uses, in one place (csrc/turborle.hpp).
+# Every C++ declaration the binding uses, in one place (csrc/turborle.hpp and the headers it
+# names). Core functions raise through raise_core_error: bad input becomes turborle.RLEError.
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.string cimport string
 from libcpp.vector cimport vector
+
+cdef extern from "_errors.hpp" namespace "turborle":
+    # Raises the Python exception for the C++ exception being handled (see _errors.hpp).
+    int raise_core_error() except -1
+    void set_input_error_factory(object factory)
+
+cdef extern from "parallel.hpp" namespace "turborle" nogil:
+    size_t pool_size()
 
 cdef extern from "simd.hpp" namespace "turborle" nogil:
     enum class Isa(int):
@@ -12,7 +21,7 @@ cdef extern from "simd.hpp" namespace "turborle" nogil:
 
     Isa detect_isa()
     const char* isa_name(Isa isa)
-    Isa parse_isa(const string& name) except +
+    Isa parse_isa(const string& name) except +raise_core_error
 
 cdef extern from "turborle.hpp" namespace "turborle" nogil:
     cdef cppclass Config:
@@ -57,31 +66,31 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
         kXor
         kDifference
 
-    void check_size(uint64_t h, uint64_t w) except +
-    void check_pixel_limit(uint64_t h, uint64_t w, const Config& cfg, size_t index) except +
-    Batch read_sources(const Source* sources, size_t n, const Config& cfg) except +
+    void check_size(uint64_t h, uint64_t w) except +raise_core_error
+    void check_pixel_limit(uint64_t h, uint64_t w, const Config& cfg, size_t index) except +raise_core_error
+    Batch read_sources(const Source* sources, size_t n, const Config& cfg) except +raise_core_error
     Batch from_columns(const count_t* counts, size_t m, const uint64_t* offsets,
-                       const uint64_t* h, const uint64_t* w, size_t n) except +
-    Batch take(BatchView b, const uint64_t* index, size_t k) except +
-    void append(Batch& out, BatchView b) except +
+                       const uint64_t* h, const uint64_t* w, size_t n) except +raise_core_error
+    Batch take(BatchView b, const uint64_t* index, size_t k) except +raise_core_error
+    void append(Batch& out, BatchView b) except +raise_core_error
     void write_strings(BatchView b, string& out, vector[size_t]& offsets,
-                       const Config& cfg) except +
+                       const Config& cfg) except +raise_core_error
     Batch read_fal(const Source* texts, size_t n, uint64_t base, bint row_major,
-                   const Config& cfg) except +
+                   const Config& cfg) except +raise_core_error
     void write_fal(BatchView b, uint64_t base, bint row_major, vector[string]& out,
-                   const Config& cfg) except +
-    Batch encode(const MaskView& masks, const Config& cfg) except +
-    void decode(BatchView b, uint8_t* out, Order order, const Config& cfg) except +
-    void area(BatchView b, uint64_t* out, const Config& cfg) except +
-    void bbox(BatchView b, double* out, const Config& cfg) except +
+                   const Config& cfg) except +raise_core_error
+    Batch encode(const MaskView& masks, const Config& cfg) except +raise_core_error
+    void decode(BatchView b, uint8_t* out, Order order, const Config& cfg) except +raise_core_error
+    void area(BatchView b, uint64_t* out, const Config& cfg) except +raise_core_error
+    void bbox(BatchView b, double* out, const Config& cfg) except +raise_core_error
     void measure_sources(const Source* sources, size_t n, uint64_t* area, double* bbox,
-                         const Config& cfg) except +
+                         const Config& cfg) except +raise_core_error
     void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out,
-             const Config& cfg) except +
+             const Config& cfg) except +raise_core_error
     void box_iou(const double* dt, size_t m, const double* gt, size_t n,
-                 const uint8_t* iscrowd, double* out) except +
-    Batch merge(BatchView b, MergeOp op, const Config& cfg) except +
-    Batch complement(BatchView b, const Config& cfg) except +
+                 const uint8_t* iscrowd, double* out) except +raise_core_error
+    Batch merge(BatchView b, MergeOp op, const Config& cfg) except +raise_core_error
+    Batch complement(BatchView b, const Config& cfg) except +raise_core_error
     Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uint64_t h,
-                             uint64_t w) except +
-    Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) except +
+                             uint64_t w) except +raise_core_error
+    Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) except +raise_core_error

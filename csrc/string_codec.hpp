@@ -1,10 +1,12 @@
-// The COCO string parser as a template over what is done with each count, so that callers
-// that only measure (area, bbox) never store counts. Internal header.
+// The COCO compressed-string parser, a template over what is done with each count so that
+// callers that only measure (area, bbox) never store counts. Internal header.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 
+#include "errors.hpp"
+#include "portable.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -13,14 +15,14 @@ namespace turborle {
 constexpr unsigned kFirst = '0', kAlphabetSize = 64, kBits = 5;
 
 // Error paths live out of line so the parse loop keeps its state in registers.
-[[noreturn]] __attribute__((noinline)) void fail_truncated(size_t start);
-[[noreturn]] __attribute__((noinline)) void fail_alphabet(unsigned char c, size_t at);
-[[noreturn]] __attribute__((noinline)) void fail_value(const char* why, size_t m, size_t start,
-                                                       uint64_t total);
-[[noreturn]] __attribute__((noinline)) void fail_sum(uint64_t sum, uint64_t h, uint64_t w);
-// A value of 13 groups (a delta needing more than 60 bits), decoded in 128 bits.
-__attribute__((noinline)) __int128 parse_long_value(const unsigned char* u, size_t len,
-                                                    size_t& p);
+[[noreturn]] TURBORLE_NOINLINE void fail_truncated(size_t start);
+[[noreturn]] TURBORLE_NOINLINE void fail_alphabet(unsigned char c, size_t at);
+[[noreturn]] TURBORLE_NOINLINE void fail_value(const char* why, size_t m, size_t start,
+                                               uint64_t total);
+[[noreturn]] TURBORLE_NOINLINE void fail_sum(uint64_t sum, uint64_t h, uint64_t w);
+// A value of 13 groups (a delta needing more than 60 bits); throws unless it fits 64 bits.
+TURBORLE_NOINLINE int64_t parse_long_value(const unsigned char* u, size_t len, size_t& p,
+                                           size_t m, uint64_t total);
 
 // Parses and validates a COCO string of an (h, w) mask (alphabet, complete groups, no
 // 64-bit overflow, no negative count, counts sum to h*w), calling sink(count) for each count.
@@ -54,13 +56,6 @@ Sink parse_counts(const char* s, size_t len, uint64_t h, uint64_t w, Sink sink) 
     last = count;
     ++m;
   };
-  // A value of over 12 groups, which may exceed 64 bits before the checks.
-  auto emit_long = [&](size_t start) {
-    const __int128 wide = parse_long_value(u, len, p);
-    const __int128 limit = static_cast<__int128>(1) << 63;
-    if (wide < -limit || wide >= limit) fail_value("count out of range", m, start, total);
-    emit(static_cast<int64_t>(wide), start);
-  };
   while (p < len) {
     const size_t start = p;
     // Up to 12 groups (60 bits) accumulate exactly in 64 bits; longer values are rare.
@@ -80,9 +75,9 @@ Sink parse_counts(const char* s, size_t len, uint64_t h, uint64_t w, Sink sink) 
       ++p;
       if (!(c & 0x20)) break;
     }
-    if (__builtin_expect(long_value, 0)) {
+    if (TURBORLE_UNLIKELY(long_value)) {
       p = start;
-      emit_long(start);
+      emit(parse_long_value(u, len, p, m, total), start);
     } else {
       if (c & 0x10) x |= ~uint64_t(0) << shift;  // sign-extend
       emit(static_cast<int64_t>(x), start);

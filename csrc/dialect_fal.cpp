@@ -6,7 +6,9 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels.hpp"
+#include "batch_build.hpp"
+#include "errors.hpp"
+#include "portable.hpp"
 #include "rows.hpp"
 #include "turborle.hpp"
 
@@ -15,6 +17,11 @@ namespace turborle {
 namespace {
 
 bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+[[noreturn]] TURBORLE_NOINLINE void fail_run(size_t run, size_t offset, const std::string& what) {
+  throw InputError("run " + std::to_string(run) + " (offset " + std::to_string(offset) + ") " + what,
+                   offset);
+}
 
 // The runs of one text as [begin, end) intervals of the flattened mask, validated.
 std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint64_t base) {
@@ -31,35 +38,37 @@ std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint
     for (; p < len && !is_space(static_cast<unsigned char>(s[p])); ++p) {
       const unsigned char c = static_cast<unsigned char>(s[p]);
       if (c < '0' || c > '9')
-        throw std::invalid_argument("byte " + byte_repr(c) + " at offset " + std::to_string(p) +
-                                    " (token " + std::to_string(token) +
-                                    ") is not a digit: fal text is non-negative integers");
+        throw InputError("byte " + byte_repr(c) + " at offset " + std::to_string(p) + " (token " +
+                             std::to_string(token) +
+                             ") is not a digit: fal text is non-negative integers",
+                         p);
       if (value > (kMaxPixels - (c - '0')) / 10)
-        throw std::invalid_argument("token " + std::to_string(token) + " at offset " +
-                                    std::to_string(start) + " is too large");
+        throw InputError("token " + std::to_string(token) + " at offset " +
+                             std::to_string(start) + " is too large",
+                         start);
       value = value * 10 + (c - '0');
     }
     pair[token & 1] = value;
     if ((token & 1) == 0) token_offset = start;
     if (token & 1) {  // a complete pair: start, length
       const uint64_t first = pair[0], length = pair[1];
-      const std::string where = "run " + std::to_string(token / 2) + " (offset " +
-                                std::to_string(token_offset) + ")";
+      // (The message is built only on failure: this runs for every pair.)
+      auto fail = [&](const std::string& what) {
+        fail_run(token / 2, token_offset, what);
+      };
       if (first < base) {
         if (base == 1 && first == 0)
-          throw std::invalid_argument(where + " starts at 0, but starts are 1-based: the data "
-                                      "looks 0-based; pass start_base=0");
-        throw std::invalid_argument(where + " starts below " + std::to_string(base));
+          fail("starts at 0, but starts are 1-based: the data looks 0-based; pass start_base=0");
+        fail("starts below " + std::to_string(base));
       }
-      if (length == 0) throw std::invalid_argument(where + " has length 0");
+      if (length == 0) fail("has length 0");
       const uint64_t begin = first - base;
       if (begin < previous_end)
-        throw std::invalid_argument(where + " starts at " + std::to_string(first) +
-                                    ", before the previous run ends: runs must be ascending "
-                                    "and must not overlap");
+        fail("starts at " + std::to_string(first) +
+             ", before the previous run ends: runs must be ascending and must not overlap");
       if (length > total || begin > total - length)
-        throw std::invalid_argument(where + " ends at " + std::to_string(begin + length) +
-                                    ", past the " + std::to_string(total) + " pixels of the mask");
+        fail("ends at " + std::to_string(begin + length) + ", past the " +
+             std::to_string(total) + " pixels of the mask");
       if (!runs.empty() && runs.back() == begin) {
         runs.back() = begin + length;  // touching runs join
       } else {
@@ -71,8 +80,8 @@ std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint
     ++token;
   }
   if (token & 1)
-    throw std::invalid_argument("odd number of tokens (" + std::to_string(token) +
-                                "): fal text is pairs of start and length");
+    throw InputError("odd number of tokens (" + std::to_string(token) +
+                     "): fal text is pairs of start and length");
   return runs;
 }
 
@@ -113,7 +122,7 @@ void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t 
     size_t n = 0;
     for (uint64_t q = 0; q < words; ++q) {
       for (uint64_t d = row[q] ^ bits[q]; d; d &= d - 1)
-        changed[n++] = static_cast<uint32_t>(q * 64 + __builtin_ctzll(d));
+        changed[n++] = static_cast<uint32_t>(q * 64 + ctz64(d));
       bits[q] = row[q];
     }
     return n;
@@ -161,7 +170,7 @@ std::string mask_to_fal(RleRef r, uint64_t base, bool row_major) {
       uint64_t t = word ^ ((word << 1) | carry);
       if ((q + 1) * 64 > r.w) t &= ~uint64_t(0) >> (64 - (r.w - q * 64));  // columns < w only
       for (; t; t &= t - 1) {
-        const uint64_t at = y * r.w + q * 64 + __builtin_ctzll(t);
+        const uint64_t at = y * r.w + q * 64 + ctz64(t);
         if (!open) {
           open = true;
           open_start = at;
@@ -183,7 +192,10 @@ std::string mask_to_fal(RleRef r, uint64_t base, bool row_major) {
 
 Batch read_fal(const Source* texts, size_t n, uint64_t base, bool row_major, const Config& cfg) {
   auto hint = [&](size_t i) { return texts[i].len / 2 + 2; };
-  return build_batch(n, cfg, hint, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+  uint64_t chars = 0;
+  for (size_t i = 0; i < n; ++i) chars += texts[i].len;
+  // About 3 ns per character, plus a pass over bit rows for row-major text.
+  return build_batch(n, threads_for(cfg.threads, chars * 3), hint, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
     const Source& s = texts[i];
     h = s.h;
     w = s.w;
@@ -191,7 +203,7 @@ Batch read_fal(const Source* texts, size_t n, uint64_t base, bool row_major, con
     naming("mask", i, [&] {
       const std::vector<uint64_t> runs = parse_runs(s.data, s.len, h * w, base);
       if (row_major && h > 1 && w > 1) {
-        if (!rows_fit(h, w)) throw std::invalid_argument("row-major text needs h, w < 2^32");
+        if (!rows_fit(h, w)) throw InputError("row-major text needs h, w < 2^32");
         row_runs_to_counts(runs, h, w, out);
       } else {
         runs_to_counts(runs, h * w, out);
@@ -206,8 +218,11 @@ void write_fal(BatchView b, uint64_t base, bool row_major, std::vector<std::stri
   for (size_t i = 0; i < b.n; ++i) check_pixel_limit(b.h[i], b.w[i], cfg, i);
   for (size_t i = 0; i < b.n; ++i)
     if (row_major && !rows_fit(b.h[i], b.w[i]))
-      throw std::invalid_argument("mask " + std::to_string(i) + ": row-major text needs h, w < 2^32");
-  parallel_for(b.n, cfg.threads, [&](size_t i) { out[i] = mask_to_fal(b[i], base, row_major); });
+      throw InputError("row-major text needs h, w < 2^32").about("mask", i);
+  const uint64_t counts = b.n ? b.offsets[b.n] : 0;
+  parallel_for(b.n, threads_for(cfg.threads, counts * 20), [&](size_t i) {
+    out[i] = mask_to_fal(b[i], base, row_major);
+  });
 }
 
 }  // namespace turborle

@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "kernels.hpp"
+#include "errors.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -113,7 +113,7 @@ void polygon_counts(const double* xy, size_t k, uint64_t h, uint64_t w,
     for (int c = 0; c < 2; ++c) {
       const double v = xy[2 * j + c];
       if (!std::isfinite(v) || std::fabs(v) > kMaxCoordinate)
-        throw std::invalid_argument("coordinate " + std::to_string(2 * j + c) + " (" +
+        throw InputError("coordinate " + std::to_string(2 * j + c) + " (" +
                                     std::to_string(v) +
                                     ") is not finite or beyond +-1e8 pixels");
       (c ? y : x)[j] = static_cast<int>(kScale * v + .5);
@@ -129,7 +129,7 @@ void polygon_counts(const double* xy, size_t k, uint64_t h, uint64_t w,
   for (size_t j = 0; j < k; ++j)
     steps += static_cast<uint64_t>(std::max(std::abs(x[j] - x[j + 1]), std::abs(y[j] - y[j + 1])));
   if (steps > kMaxSteps)
-    throw std::invalid_argument("boundary of " + std::to_string(steps) +
+    throw InputError("boundary of " + std::to_string(steps) +
                                 " steps on the 5x grid is too long (coordinates far outside "
                                 "the image?)");
   Toggles t{h, w, {}};

@@ -1,0 +1,147 @@
+// COCO compressed counts string: validation, parsing and exact-size serialisation.
+//
+// Each count x (after subtracting counts[i-2] when i > 2, a quirk of the format) is written
+// as little-endian 5-bit groups, one character '0' + group each; bit 0x20 of a character
+// says another group follows, and bit 0x10 of the last group is the sign.
+#include "string_codec.hpp"
+
+#include <string>
+
+#include "batch_build.hpp"
+#include "turborle.hpp"
+
+namespace turborle {
+
+namespace {
+
+constexpr int kMaxGroups = 13;  // 65 bits: every delta of two counts <= kMaxPixels fits
+
+// The value written for count i.
+inline int64_t delta(const count_t* counts, size_t i) {
+  int64_t x = static_cast<int64_t>(counts[i]);
+  if (i > 2) x -= static_cast<int64_t>(counts[i - 2]);
+  return x;
+}
+
+// Characters needed for x: enough 5-bit groups to hold x in two's complement.
+inline size_t groups(int64_t x) {
+  uint64_t magnitude = static_cast<uint64_t>(x < 0 ? ~x : x);
+  int bits = 65 - (magnitude ? clz64(magnitude) : 64);  // value bits + sign bit
+  return static_cast<size_t>((bits + kBits - 1) / kBits);
+}
+
+// Estimated cost of parsing or writing, for choosing threads.
+constexpr uint64_t kNanosPerChar = 3;
+
+}  // namespace
+
+size_t string_length(const count_t* counts, size_t m) {
+  size_t n = 0;
+  for (size_t i = 0; i < m; ++i) n += groups(delta(counts, i));
+  return n;
+}
+
+void write_string(const count_t* counts, size_t m, char* out) {
+  for (size_t i = 0; i < m; ++i) {
+    int64_t x = delta(counts, i);
+    for (size_t g = groups(x); g > 0; --g) {
+      char c = static_cast<char>(x & 0x1f);
+      x >>= kBits;  // arithmetic shift: negative values stay negative
+      if (g > 1) c |= 0x20;
+      *out++ = static_cast<char>(c + kFirst);
+    }
+  }
+}
+
+void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
+                  std::vector<count_t>& out) {
+  out.reserve(out.size() + len);  // at most one count per character (callers reserve for many)
+  parse_counts(s, len, h, w, [&out](count_t c) { out.push_back(c); });  // (holds &out)
+}
+
+int64_t parse_long_value(const unsigned char* u, size_t len, size_t& p, size_t m, uint64_t total) {
+  // 13 groups hold 65 bits: bits 0..63 accumulate in x, bit 64 is the sign (0x10 of the last
+  // group). The value fits 64 bits exactly when bit 63 equals the sign.
+  const size_t start = p;
+  uint64_t x = 0;
+  int k = 0;
+  unsigned c;
+  do {
+    if (p == len) fail_truncated(start);
+    c = static_cast<unsigned>(u[p]) - kFirst;
+    if (c >= kAlphabetSize) fail_alphabet(u[p], p);
+    if (k == kMaxGroups)
+      throw InputError("value at byte " + std::to_string(start) + " is longer than 64 bits", start);
+    x |= static_cast<uint64_t>(c & 0x1f) << (kBits * k);  // (group 12's bit 4 shifts out)
+    ++p;
+    ++k;
+  } while (c & 0x20);
+  const bool negative = (c & 0x10) != 0;
+  if (negative != ((x >> 63) != 0)) fail_value("count out of range", m, start, total);
+  return static_cast<int64_t>(x);
+}
+
+void fail_truncated(size_t start) {
+  throw InputError("counts string ends inside a value (at byte " + std::to_string(start) + ")",
+                   start);
+}
+
+void fail_alphabet(unsigned char c, size_t at) {
+  throw InputError("byte " + byte_repr(c) + " at offset " + std::to_string(at) +
+                       " is outside the COCO alphabet '0'..'o'",
+                   at);
+}
+
+void fail_value(const char* why, size_t m, size_t start, uint64_t total) {
+  throw InputError(std::string(why) + " (count " + std::to_string(m) + " at byte " +
+                       std::to_string(start) + ", h*w = " + std::to_string(total) + ")",
+                   start);
+}
+
+void fail_sum(uint64_t sum, uint64_t h, uint64_t w) {
+  throw InputError("counts sum to " + std::to_string(sum) + ", not h*w = " +
+                   std::to_string(h * w) + " for size " + std::to_string(h) + "x" +
+                   std::to_string(w));
+}
+
+Batch read_sources(const Source* sources, size_t n, const Config& cfg) {
+  auto size_hint = [&](size_t i) { return sources[i].counts ? sources[i].m : sources[i].len; };
+  uint64_t work = 0;
+  for (size_t i = 0; i < n; ++i) work += size_hint(i);
+  const int threads = threads_for(cfg.threads, work * kNanosPerChar);
+  return build_batch(n, threads, size_hint, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+    const Source& s = sources[i];
+    naming("mask", i, [&] {
+      if (s.counts) {
+        check_counts(s.counts, s.m, s.h, s.w);
+        out.insert(out.end(), s.counts, s.counts + s.m);
+      } else {
+        parse_string(s.data, s.len, s.h, s.w, out);
+      }
+    });
+    h = s.h;
+    w = s.w;
+  });
+}
+
+void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,
+                   const Config& cfg) {
+  offsets.assign(b.n + 1, 0);
+  const int threads = threads_for(cfg.threads, b.n ? b.offsets[b.n] * kNanosPerChar : 0);
+  parallel_chunks(b.n, threads, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) {
+      RleRef r = b[i];
+      offsets[i + 1] = string_length(r.counts, r.m);
+    }
+  });
+  for (size_t i = 0; i < b.n; ++i) offsets[i + 1] += offsets[i];
+  out.resize(offsets[b.n]);
+  parallel_chunks(b.n, threads, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) {
+      RleRef r = b[i];
+      write_string(r.counts, r.m, &out[offsets[i]]);
+    }
+  });
+}
+
+}  // namespace turborle
