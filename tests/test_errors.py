@@ -6,6 +6,7 @@ lacks is checked against the numpy oracle.
 """
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -427,3 +428,91 @@ def test_decode_of_giant_mask_fails_cleanly():
         tmask.decode(r)
     with pytest.raises((MemoryError, ValueError)):
         tmask.decode([r] * 5)  # 5 * 2**62 bytes overflows 64 bits
+
+
+# ---- float masks and float sizes --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex64])
+def test_float_masks_are_refused_with_a_thresholding_hint(dtype):
+    probabilities = np.full((4, 5, 1), 0.1, dtype=dtype)  # a SAM-style low probability
+    import turborle
+
+    for call in (lambda: tmask.encode(np.asfortranarray(probabilities)),
+                 lambda: tmask.encode(probabilities[:, :, 0]),
+                 lambda: turborle.encode(probabilities[:, :, 0])):
+        with pytest.raises(TypeError, match="threshold"):
+            call()
+
+
+@pytest.mark.parametrize("h,w", [(480.0, 640.0), (np.float64(480), np.float32(640)),
+                                 (np.int64(480), np.uint16(640)), (480, 640.0)], ids=str)
+def test_whole_number_float_sizes_are_accepted_as_pycocotools_does(h, w):
+    pycoco = pytest.importorskip("pycocotools.mask")
+    poly = [[10.5, 20.0, 300.0, 40.5, 200.0, 400.0]]
+    expected = pycoco.frPyObjects(poly, 480.0, 640.0)
+    assert tmask.frPyObjects(poly, h, w) == expected
+    assert tmask.frPyObjects(np.array([[5.0, 6.0, 70.0, 80.0]]), h, w) == \
+        pycoco.frPyObjects(np.array([[5.0, 6.0, 70.0, 80.0]]), 480.0, 640.0)
+    rle = {"size": [h, w], "counts": expected[0]["counts"]}
+    assert tmask.area(rle) == pycoco.area(expected[0])
+    np.testing.assert_array_equal(tmask.toBbox([rle]), pycoco.toBbox(expected))
+    with warnings.catch_warnings():  # pycocotools' Masks.__array__ warns under numpy 2
+        warnings.simplefilter("ignore", DeprecationWarning)
+        dense = pycoco.decode(expected)
+    np.testing.assert_array_equal(tmask.decode([rle]), dense)
+    uncompressed = {"size": [h, w], "counts": [480 * 640 - 7, 7]}
+    assert tmask.frPyObjects(uncompressed, h, w) == pycoco.frPyObjects(
+        {"size": [480, 640], "counts": [480 * 640 - 7, 7]}, 480, 640)
+
+
+@pytest.mark.parametrize("bad", [2.5, float("nan"), float("inf"), -1.0, np.float64(-0.5)],
+                         ids=str)
+def test_fractional_or_non_finite_sizes_are_refused(bad):
+    import turborle
+
+    with pytest.raises(ValueError, match="height") as info:
+        tmask.area({"size": [bad, 4], "counts": "4"})
+    assert isinstance(info.value, turborle.RLEError) and info.value.index == 0
+    with pytest.raises(ValueError, match="width"):
+        tmask.area([{"size": [1, 1], "counts": "01"}, {"size": [4, bad], "counts": "4"}])
+    with pytest.raises(ValueError):
+        tmask.frPyObjects([[1.0, 1.0, 3.0, 1.0, 3.0, 3.0]], bad, 8)
+
+
+def test_iou_is_fortran_ordered_like_pycocotools():
+    boxes = np.array([[0.0, 0.0, 4.0, 4.0], [1.0, 1.0, 4.0, 4.0], [9.0, 9.0, 1.0, 1.0]])
+    rles = tmask.frPyObjects(boxes, 12, 12)
+    for dt, gt in ((rles, rles[:2]), (boxes, boxes[:2])):
+        ious = tmask.iou(dt, gt, [0, 1])
+        assert ious.shape == (3, 2) and ious.flags.f_contiguous and not ious.flags.c_contiguous
+
+
+def test_iou_of_rles_against_boxes_names_both_kinds():
+    box = np.array([[0.0, 0.0, 2.0, 2.0]])
+    with pytest.raises(TypeError, match="dt holds RLEs and gt holds boxes"):
+        tmask.iou([GOOD], box, [0])
+
+
+# ---- errors carry facts as attributes ----------------------------------------------------------
+
+
+def test_errors_carry_the_mask_index_and_byte_offset():
+    import turborle
+
+    objs = [GOOD, GOOD, {"size": [2, 2], "counts": b"1\xff3"}]
+    with pytest.raises(turborle.RLEError) as info:
+        turborle.from_coco(objs)
+    e = info.value
+    assert (e.index, e.item, e.offset) == (2, "mask", 1)
+    assert str(e).startswith("mask 2: ") and e.reason in str(e) and "0xff" in e.reason
+    with pytest.raises(turborle.RLEError) as info:
+        turborle.from_fal(["1 2", "5 1 2 1"], 3, 3)
+    assert (info.value.index, info.value.offset) == (1, 4)
+    with pytest.raises(turborle.RLEError) as info:
+        tmask.frPyObjects([[0.0, 0.0, 1.0, 1.0, 2.0, 2.0], [0.0, float("nan"), 1.0, 1.0, 2, 2]], 4, 4)
+    assert (info.value.item, info.value.index) == ("polygon", 1)
+    import pickle
+
+    again = pickle.loads(pickle.dumps(e))
+    assert (type(again), str(again), again.index, again.offset) == (type(e), str(e), 2, 1)

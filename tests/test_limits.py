@@ -57,3 +57,37 @@ def test_limit_is_configurable(monkeypatch):
         monkeypatch.setenv("TURBORLE_MAX_PIXELS", bad)
         with pytest.raises(ValueError, match="TURBORLE_MAX_PIXELS"):
             turborle.decode(batch)
+
+
+def test_merging_huge_one_run_masks_costs_the_size_of_the_input():
+    # Merge once painted every mask into a bitmap of h*w bits whenever SIMD was on: two
+    # one-run 32768x32768 masks cost 128 MiB. The runs cost bytes; so must the merge.
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent("""
+        import resource, turborle
+        n = 32768 * 32768
+        a = turborle.from_coco({"size": [32768, 32768], "counts": [0, n // 2, n - n // 2]})
+        b = turborle.from_coco({"size": [32768, 32768], "counts": [n // 4, n // 2, n // 4]})
+        both = turborle.concat([a, b])
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        results = [turborle.merge(both, op).counts.tolist()
+                   for op in ("union", "intersection", "xor", "difference")]
+        grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+        print(results, grown_kib)
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    results, grown_kib = result.stdout.rsplit(" ", 1)
+    n = 32768 * 32768
+    # a = [0, n/2), b = [n/4, 3n/4): the expected runs follow from the definitions.
+    assert eval(results) == [
+        [0, 3 * n // 4, n // 4],  # union
+        [n // 4, n // 4, n // 2],  # intersection
+        [0, n // 4, n // 4, n // 4, n // 4],  # xor
+        [0, n // 4, 3 * n // 4],  # difference
+    ]
+    assert int(grown_kib) < 8 * 1024, f"merge grew the peak RSS by {grown_kib} KiB"

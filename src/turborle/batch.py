@@ -199,9 +199,10 @@ def encode(masks: Any, *, threads: int | None = None) -> RLEBatch:
     Parameters
     ----------
     masks : array_like, shape (H, W) or (N, H, W)
-        bool or uint8 (other numeric dtypes are converted with ``!= 0``); nonzero is
-        foreground. Any memory order and any CPU array exposing ``__dlpack__`` or the array
-        interface (torch CPU tensors included) is read in place, without a copy.
+        bool or uint8 (other integer dtypes are converted with ``!= 0``); nonzero is
+        foreground. Float arrays (probabilities, logits) are refused with a ``TypeError``:
+        threshold them first. Any memory order and any CPU array exposing ``__dlpack__`` or
+        the array interface (torch CPU tensors included) is read in place, without a copy.
     threads : int, optional
         Threads to use (default: ``TURBORLE_NUM_THREADS`` or every CPU).
     """

@@ -49,8 +49,9 @@ def encode(bimask: npt.NDArray[Any]) -> RLEs:
     Parameters
     ----------
     bimask : ndarray, shape (h, w, n) or (h, w)
-        uint8 or bool (any integer or float dtype is accepted; nonzero is foreground).
-        Fortran order is pycocotools' layout; C order and strided views are read in place.
+        uint8 or bool (other integer dtypes are accepted; nonzero is foreground). Float
+        arrays are refused with a ``TypeError``: threshold probabilities first. Fortran order
+        is pycocotools' layout; C order and strided views are read in place.
 
     Returns
     -------
@@ -116,6 +117,9 @@ def _boxes(objs: Any, what: str) -> npt.NDArray[np.float64]:
     return np.ascontiguousarray(arr)
 
 
+_KIND_NAMES = {"rle": "RLEs", "box": "boxes"}
+
+
 def _iou_operand(objs: Any, what: str) -> tuple[str, Any, int]:
     """('box', (n, 4) array, n) or ('rle', RLEs, n)."""
     if isinstance(objs, np.ndarray):
@@ -149,8 +153,9 @@ def iou(dt: Any, gt: Any, iscrowd: Any = None) -> Any:
 
     Returns
     -------
-    ndarray of float64, shape (len(dt), len(gt)), or ``[]`` when either side is empty.
-        Pairs of masks of different sizes whose boxes overlap score -1.
+    ndarray of float64, shape (len(dt), len(gt)), Fortran order (as pycocotools), or ``[]``
+        when either side is empty. Pairs of masks of different sizes whose boxes overlap
+        score -1.
     """
     kind_dt, a, m = _iou_operand(dt, "dt")
     kind_gt, b, n = _iou_operand(gt, "gt")
@@ -160,11 +165,10 @@ def iou(dt: Any, gt: Any, iscrowd: Any = None) -> Any:
     if m == 0 or n == 0:
         return []
     if kind_dt != kind_gt:
-        raise TypeError(f"dt holds {kind_dt}es and gt holds {kind_gt}es; both must be RLEs or "
-                        "both boxes")
-    if kind_dt == "rle":
-        return _core.iou(a, b, crowd)
-    return _core.box_iou(a, b, crowd)
+        raise TypeError(f"dt holds {_KIND_NAMES[kind_dt]} and gt holds {_KIND_NAMES[kind_gt]}; "
+                        "both must be RLEs or both boxes")
+    ious = _core.iou(a, b, crowd) if kind_dt == "rle" else _core.box_iou(a, b, crowd)
+    return np.asfortranarray(ious)  # pycocotools' layout
 
 
 def merge(rleObjs: list[RLE], intersect: int = 0) -> RLE:
