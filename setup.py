@@ -26,7 +26,11 @@ core = Extension(
     include_dirs=["csrc", "src/turborle", numpy.get_include()],
     language="c++",
     extra_compile_args=compile_args,
-    define_macros=[("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION")],
+    define_macros=[
+        ("NPY_NO_DEPRECATED_API", "NPY_2_0_API_VERSION"),
+        # Built against numpy 2, usable with numpy >= 1.23 (pyproject's run-time floor).
+        ("NPY_TARGET_VERSION", "NPY_1_23_API_VERSION"),
+    ],
 )
 
 setup(

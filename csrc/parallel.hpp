@@ -44,6 +44,10 @@ void run_on_pool(const std::shared_ptr<std::function<void()>>& task, size_t help
 // Threads the pool holds now (for tests and `info`).
 size_t pool_size();
 
+// Counts the fork()s this process descends from (0 in the original process): the pool
+// notices a fork by it, and so may a binding's caches. A plain read, no system call.
+uint64_t fork_generation();
+
 namespace detail {
 
 // State of one parallel_for, shared with the helpers. A helper that starts after the call

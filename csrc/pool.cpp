@@ -6,12 +6,8 @@
 
 #include "parallel.hpp"
 
-#ifdef _WIN32
-#include <process.h>
-#define TURBORLE_GETPID _getpid
-#else
-#include <unistd.h>
-#define TURBORLE_GETPID getpid
+#ifndef _WIN32
+#include <pthread.h>
 #endif
 
 namespace turborle {
@@ -24,8 +20,8 @@ constexpr size_t kMaxPoolThreads = 256;
 using Task = std::shared_ptr<std::function<void()>>;
 
 struct Pool {
-  explicit Pool(long owner) : owner(owner) {}
-  const long owner;  // pid of the process whose threads these are
+  explicit Pool(uint64_t owner) : owner(owner) {}
+  const uint64_t owner;  // fork generation of the process whose threads these are
   std::mutex mutex;
   std::condition_variable wake;
   std::deque<Task> queue;
@@ -46,16 +42,26 @@ struct Pool {
   }
 };
 
+// fork()s since the library was loaded, counted in the child by a pthread_atfork handler
+// (a getpid() per call would be a system call).
+std::atomic<uint64_t> forks{0};
+
+#ifndef _WIN32
+[[maybe_unused]] const bool fork_handler_registered = [] {
+  return pthread_atfork(nullptr, nullptr, [] { forks.fetch_add(1); }) == 0;
+}();
+#endif
+
 // The pool of this process. Pools are never destroyed: their threads sleep on `wake` until
 // the process exits. A child of fork() sees the parent's pool (whose threads it does not
 // have) and replaces it without touching it: its mutex may have been held at the fork.
 std::atomic<Pool*> current{nullptr};
 
 Pool* this_process_pool() {
-  const long pid = static_cast<long>(TURBORLE_GETPID());
+  const uint64_t generation = fork_generation();
   Pool* pool = current.load(std::memory_order_acquire);
-  while (pool == nullptr || pool->owner != pid) {
-    Pool* fresh = new Pool(pid);
+  while (pool == nullptr || pool->owner != generation) {
+    Pool* fresh = new Pool(generation);
     if (current.compare_exchange_strong(pool, fresh, std::memory_order_acq_rel)) return fresh;
     delete fresh;  // another thread installed one first: use it (`pool` now holds it)
   }
@@ -63,6 +69,8 @@ Pool* this_process_pool() {
 }
 
 }  // namespace
+
+uint64_t fork_generation() { return forks.load(std::memory_order_relaxed); }
 
 void run_on_pool(const std::shared_ptr<std::function<void()>>& task, size_t helpers) {
   if (helpers == 0) return;

@@ -74,8 +74,14 @@ void unpack_row_scalar(const uint64_t* bits, uint64_t w, uint8_t* row) {
 // ---- AVX2 ------------------------------------------------------------------------------------
 
 #ifdef TURBORLE_X86
+#if defined(_MSC_VER) && !defined(__clang__)
+// MSVC compiles AVX2 / AVX-512 intrinsics in any function: no target attributes needed.
+#define TURBORLE_AVX2
+#define TURBORLE_AVX512
+#else
 #define TURBORLE_AVX2 __attribute__((target("avx2,bmi,bmi2,popcnt")))
 #define TURBORLE_AVX512 __attribute__((target("avx512f,avx512bw,avx2,bmi,bmi2,popcnt")))
+#endif
 
 TURBORLE_AVX2 inline uint32_t nonzero32(const uint8_t* p) {
   const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
@@ -209,6 +215,21 @@ uint64_t find_byte_neon(const uint8_t* p, uint64_t i, uint64_t len, bool want_no
 
 }  // namespace
 
+#if defined(TURBORLE_X86) && defined(_MSC_VER) && !defined(__clang__)
+// CPUID leaf 7 (EBX: AVX2 bit 5, BMI2 bit 8, AVX512F bit 16, AVX512BW bit 30) and the OS's
+// saving of YMM (XCR0 bits 1-2) and ZMM (bits 5-7) state.
+Isa detect_isa() {
+  int r[4];
+  __cpuid(r, 1);
+  if (!(r[2] & (1 << 27))) return Isa::kScalar;  // no OSXSAVE: no XGETBV
+  const unsigned long long xcr0 = _xgetbv(0);
+  __cpuidex(r, 7, 0);
+  const bool avx2 = (r[1] & (1 << 5)) && (r[1] & (1 << 8)) && (xcr0 & 6) == 6;
+  if (avx2 && (r[1] & (1 << 16)) && (r[1] & (1 << 30)) && (xcr0 & 0xe6) == 0xe6)
+    return Isa::kAvx512;
+  return avx2 ? Isa::kAvx2 : Isa::kScalar;
+}
+#else
 Isa detect_isa() {
 #ifdef TURBORLE_X86
   __builtin_cpu_init();
@@ -222,6 +243,7 @@ Isa detect_isa() {
 #endif
   return Isa::kScalar;
 }
+#endif
 
 const char* isa_name(Isa isa) {
   switch (isa) {

@@ -223,7 +223,7 @@ def _allow_one_more_thread():
     # every thread of the user, so it is raised one by one until this process can start
     # exactly one more thread.
     return """
-    import os, resource, threading
+    import os, resource, threading, time
     if os.getuid() == 0:
         os.setgid(65534); os.setuid(65534)
     hard = resource.getrlimit(resource.RLIMIT_NPROC)[1]
@@ -241,6 +241,7 @@ def _allow_one_more_thread():
         release.set()
         for t in started:
             t.join()
+        time.sleep(0.2)  # an exited thread leaves the user's count a moment after join()
         return len(started)
 
     for limit in range(1, 4096):

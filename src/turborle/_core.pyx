@@ -10,6 +10,7 @@ from cpython.ref cimport Py_INCREF
 from libc.stdlib cimport getenv
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.string cimport string
+from libcpp.utility cimport move
 from libcpp.vector cimport vector
 
 from turborle cimport _cpp as cpp
@@ -124,65 +125,73 @@ def cpu_count():
     return _CPUS
 
 
-_env_cache = {}
-
-
-cdef object _env_int(str name, object default):
-    """Integer setting from the environment, 1 .. 2**62; parsed once per distinct value.
-    Every call reads it (with C getenv, which sees os.environ's changes: they go through
-    putenv), so a changed variable takes effect at once."""
-    cdef const char* found = getenv(name.encode())
+cdef uint64_t _read_setting(const char* name, string& raw, uint64_t& value, uint64_t fallback) except 0:
+    """Integer setting from the environment (1 .. 2**62), else `fallback`. Read with C
+    getenv on every call, which sees os.environ's changes (they go through putenv), so a
+    changed variable takes effect at once; parsed only when its text changes (`raw` and
+    `value` cache the last one: a call must not pay for Python objects here)."""
+    cdef const char* found = getenv(name)
     if found == NULL:
-        return default
-    raw = (<bytes> found).decode("utf-8", "replace")
-    key = (name, raw)
-    value = _env_cache.get(key)
-    if value is None:
-        text = raw.strip()
-        if not text:
-            value = default
-        else:
-            try:
-                value = int(text)
-            except ValueError:
-                value = 0
-            if not 1 <= value <= _MAX_DIM:
-                raise ValueError(f"{name} must be an integer from 1 to 2**62, got {raw!r}")
-        if len(_env_cache) > 64:
-            _env_cache.clear()
-        _env_cache[key] = value
+        return fallback
+    if value != 0 and raw.compare(found) == 0:
+        return value
+    text = (<bytes> found).decode("utf-8", "replace")
+    if not text.strip():
+        return fallback
+    try:
+        parsed = int(text.strip())
+    except ValueError:
+        parsed = 0
+    if not 1 <= parsed <= _MAX_DIM:
+        raise ValueError(f"{name.decode()} must be an integer from 1 to 2**62, got {text!r}")
+    raw.assign(found)
+    value = parsed
     return value
 
 
-cdef object _auto_threads = [None, 0]  # [pid it was decided in, threads]
+cdef string _threads_raw, _pixels_raw
+cdef uint64_t _threads_value = 0, _pixels_value = 0
+cdef uint64_t _auto_generation = <uint64_t> -1  # the fork generation it was decided in
+cdef int _auto_threads = 1
 
 
-cdef int _automatic_threads():
+cdef int _automatic_threads() except 0:
     """Every CPU, except in a child process started by multiprocessing (DataLoader workers,
     process pools): there one thread, as torch does, so that N workers do not each use every
     CPU. Decided once per process (a forked child re-decides)."""
-    pid = os.getpid()
-    if _auto_threads[0] != pid:
+    global _auto_generation, _auto_threads
+    cdef uint64_t generation = cpp.fork_generation()
+    if generation != _auto_generation:
         mp = sys.modules.get("multiprocessing")
         child = mp is not None and mp.parent_process() is not None
-        _auto_threads[0] = pid
-        _auto_threads[1] = 1 if child else _CPUS
-    return _auto_threads[1]
+        _auto_threads = 1 if child else min(_CPUS, 1024)
+        _auto_generation = generation
+    return _auto_threads
 
 
-def default_threads():
-    """Most threads a call may use when not told: TURBORLE_NUM_THREADS, else every CPU (one in
-    a multiprocessing child). A call uses fewer when its work is too small to pay for them."""
-    return _env_int("TURBORLE_NUM_THREADS", _automatic_threads())
+cdef uint64_t _default_threads() except 0:
+    return _read_setting(b"TURBORLE_NUM_THREADS", _threads_raw, _threads_value,
+                         _automatic_threads())
 
 
 cdef Config _DEFAULTS  # the core's defaults: the one place they are written
 
 
+cdef uint64_t _max_pixels() except 0:
+    return _read_setting(b"TURBORLE_MAX_PIXELS", _pixels_raw, _pixels_value,
+                         _DEFAULTS.max_pixels)
+
+
+def default_threads():
+    """Most threads a call may use when not told: TURBORLE_NUM_THREADS, else every CPU (one in
+    a multiprocessing child). A call uses fewer when its work is too small to pay for them."""
+    return _default_threads()
+
+
 def max_pixels():
     """Pixels per mask above which decoding and row-major fal conversion are refused:
     TURBORLE_MAX_PIXELS, else the core's default (2**31)."""
-    return _env_int("TURBORLE_MAX_PIXELS", _DEFAULTS.max_pixels)
+    return _max_pixels()
 
 
 def pool_size():
@@ -193,9 +202,10 @@ def pool_size():
 cdef Config _config(object threads) except *:
     cdef Config cfg
     cfg.isa = _isa
-    cfg.max_pixels = max_pixels()
+    cfg.max_pixels = _max_pixels()
     if threads is None:
-        threads = default_threads()
+        cfg.threads = min(_default_threads(), 1024)
+        return cfg
     elif isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ValueError(f"threads must be a positive integer, got {threads!r}")
     cfg.threads = min(threads, 1024)
@@ -406,15 +416,46 @@ cdef list _sources(object objs, vector[Source]& sources):
     return keep
 
 
-def from_objects(objs, threads=None):
-    """COCO dicts ({'size': [h, w], 'counts': str | bytes | list}) -> RLEs."""
+def from_objects(objs, threads=None, bint objects=False):
+    """COCO dicts ({'size': [h, w], 'counts': str | bytes | list}) -> RLEs, or (objects)
+    COCO dicts with compressed counts."""
     cdef vector[Source] sources
     keep = _sources(objs, sources)
-    cdef RLEs out = RLEs()
     cdef Config cfg = _config(threads)
+    cdef Batch b
     with nogil:  # parsing and validation only touch the buffers kept above
-        out.batch = cpp.read_sources(sources.data(), sources.size(), cfg)
-    return out
+        b = cpp.read_sources(sources.data(), sources.size(), cfg)
+    return _result(b, objects, cfg)
+
+
+def measure_one(obj, bint bbox):
+    """Area (int) or, with bbox, the [x, y, w, h] float64 box of one COCO dict."""
+    cdef vector[Source] sources
+    keep = _sources((obj,), sources)
+    cdef uint64_t a = 0
+    box = np.empty(4, dtype=np.float64) if bbox else None
+    cdef double* pb = <double*> cnp.PyArray_DATA(box) if bbox else NULL
+    cdef Config cfg  # one mask: the defaults (one thread) are right
+    if sources[0].len + sources[0].m < 4096:  # cheaper than releasing the GIL
+        cpp.measure_sources(sources.data(), 1, &a, pb, cfg)
+    else:
+        with nogil:
+            cpp.measure_sources(sources.data(), 1, &a, pb, cfg)
+    return box if bbox else a
+
+
+def merge_objects(objs, str op, threads=None):
+    """Merge COCO dicts into one COCO dict (one mask comes back as parsed, not rewritten)."""
+    cdef MergeOp mop = _merge_op(op)
+    cdef vector[Source] sources
+    keep = _sources(objs, sources)
+    cdef Config cfg = _config(threads)
+    cdef Batch parsed, merged
+    with nogil:
+        parsed = cpp.read_sources(sources.data(), sources.size(), cfg)
+        if parsed.size() != 1:
+            merged = cpp.merge(BatchView(parsed), mop, cfg)
+    return _dicts(parsed if parsed.size() == 1 else merged, cfg)[0]
 
 
 def measure_objects(objs, bint want_area, bint want_bbox, threads=None):
@@ -470,24 +511,43 @@ def to_fal(RLEs rles not None, uint64_t start_base, bint row_major, threads=None
     return [t.decode("ascii") for t in texts]
 
 
-def to_objects(RLEs rles not None, threads=None):
-    """RLEs -> list of {'size': [h, w], 'counts': bytes}."""
+cdef list _dicts(const Batch& b, Config cfg):
+    """COCO dicts {'size': [h, w], 'counts': bytes} of a batch."""
     cdef string buffer
     cdef vector[size_t] offsets
-    cdef Config cfg = _config(threads)
-    with nogil:
-        cpp.write_strings(BatchView(rles.batch), buffer, offsets, cfg)
-    cdef size_t i, n = rles.batch.size()
+    cdef BatchView view = BatchView(b)
+    if b.counts.size() < 4096:  # a call this small costs less than releasing the GIL
+        cpp.write_strings(view, buffer, offsets, cfg)
+    else:
+        with nogil:
+            cpp.write_strings(view, buffer, offsets, cfg)
+    cdef size_t i
     cdef const char* base = buffer.data()
     return [
-        {"size": [rles.batch.h[i], rles.batch.w[i]],
+        {"size": [b.h[i], b.w[i]],
          "counts": PyBytes_FromStringAndSize(base + offsets[i], offsets[i + 1] - offsets[i])}
-        for i in range(n)
+        for i in range(b.size())
     ]
 
 
-def encode(masks, threads=None):
-    """(n, h, w) array of any strides, bool or integer (nonzero = foreground) -> RLEs."""
+cdef object _result(Batch& b, bint objects, Config cfg):
+    """A core result as RLEs, or (objects) straight as COCO dicts: the drop-in's one-mask
+    calls then make one Python object per mask and nothing in between."""
+    if objects:
+        return _dicts(b, cfg)
+    cdef RLEs out = RLEs()
+    out.batch = move(b)
+    return out
+
+
+def to_objects(RLEs rles not None, threads=None):
+    """RLEs -> list of {'size': [h, w], 'counts': bytes}."""
+    return _dicts(rles.batch, _config(threads))
+
+
+def encode(masks, threads=None, bint objects=False):
+    """(n, h, w) array of any strides, bool or integer (nonzero = foreground) -> RLEs, or
+    (objects) COCO dicts."""
     cdef cnp.ndarray arr = masks
     if arr.ndim != 3:
         raise ValueError(f"encode expects an (n, h, w) array, got {arr.ndim} dimensions")
@@ -506,11 +566,11 @@ def encode(masks, threads=None):
     v.data = <const uint8_t*> cnp.PyArray_DATA(arr)
     v.n, v.h, v.w = arr.shape[0], arr.shape[1], arr.shape[2]
     v.stride_n, v.stride_y, v.stride_x = arr.strides[0], arr.strides[1], arr.strides[2]
-    cdef RLEs out = RLEs()
     cdef Config cfg = _config(threads)
+    cdef Batch b
     with nogil:
-        out.batch = cpp.encode(v, cfg)
-    return out
+        b = cpp.encode(v, cfg)
+    return _result(b, objects, cfg)
 
 
 def decode(RLEs rles not None, bint fortran, out=None, threads=None, bint transposed=False):
@@ -627,12 +687,16 @@ _MERGE_OPS = {"union": MergeOp.kUnion, "intersection": MergeOp.kIntersection,
               "xor": MergeOp.kXor, "difference": MergeOp.kDifference}
 
 
+cdef MergeOp _merge_op(str op) except *:
+    if op not in _MERGE_OPS:
+        raise ValueError(f"op must be one of {sorted(_MERGE_OPS)}, got {op!r}")
+    return _MERGE_OPS[op]
+
+
 def merge(RLEs rles not None, str op, threads=None):
     """Merge all masks into a one-mask RLEs: 'union', 'intersection', 'xor' or 'difference'
     (the first mask minus all the others)."""
-    if op not in _MERGE_OPS:
-        raise ValueError(f"op must be one of {sorted(_MERGE_OPS)}, got {op!r}")
-    cdef MergeOp mop = _MERGE_OPS[op]
+    cdef MergeOp mop = _merge_op(op)
     cdef RLEs out = RLEs()
     cdef Config cfg = _config(threads)
     with nogil:
@@ -640,9 +704,9 @@ def merge(RLEs rles not None, str op, threads=None):
     return out
 
 
-def from_polygons(list polygons not None, h, w):
-    """Polygons (flat sequences x0, y0, x1, y1, ...) -> RLEs; each converted to contiguous
-    float64 (an odd coordinate count is an error)."""
+def from_polygons(list polygons not None, h, w, bint objects=False):
+    """Polygons (flat sequences x0, y0, x1, y1, ...) -> RLEs, or (objects) COCO dicts; each
+    converted to contiguous float64 (an odd coordinate count is an error)."""
     cdef uint64_t hh = _dim(h, "h"), ww = _dim(w, "w")
     cdef size_t n = len(polygons), i
     cdef vector[const double*] xy
@@ -657,19 +721,21 @@ def from_polygons(list polygons not None, h, w):
         keep.append(arr)
         xy[i] = <const double*> cnp.PyArray_DATA(arr)
         k[i] = arr.size // 2
-    cdef RLEs out = RLEs()
+    cdef Batch b
     with nogil:
-        out.batch = cpp.rasterize_polygons(xy.data(), k.data(), n, hh, ww)
-    return out
+        b = cpp.rasterize_polygons(xy.data(), k.data(), n, hh, ww)
+    cdef Config cfg  # (serialising a few masks: one thread)
+    return _result(b, objects, cfg)
 
 
-def from_boxes(boxes, h, w):
-    """(n, 4) xywh boxes -> RLEs."""
+def from_boxes(boxes, h, w, bint objects=False):
+    """(n, 4) xywh boxes -> RLEs, or (objects) COCO dicts."""
     cdef uint64_t hh = _dim(h, "h"), ww = _dim(w, "w")
     arr = _boxes(boxes, "boxes")
     cdef const double* data = <const double*> cnp.PyArray_DATA(arr)
     cdef size_t n = arr.shape[0]
-    cdef RLEs out = RLEs()
+    cdef Batch b
     with nogil:
-        out.batch = cpp.rasterize_boxes(data, n, hh, ww)
-    return out
+        b = cpp.rasterize_boxes(data, n, hh, ww)
+    cdef Config cfg
+    return _result(b, objects, cfg)

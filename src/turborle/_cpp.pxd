@@ -11,6 +11,7 @@ cdef extern from "_errors.hpp" namespace "turborle":
 
 cdef extern from "parallel.hpp" namespace "turborle" nogil:
     size_t pool_size()
+    uint64_t fork_generation()
 
 cdef extern from "simd.hpp" namespace "turborle" nogil:
     enum class Isa(int):

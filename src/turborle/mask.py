@@ -37,10 +37,14 @@ RLE = dict[str, Any]
 RLEs = Union[RLE, list[RLE]]
 
 
-def _rles(objs: Sequence[RLE]) -> _core.RLEs:
+def _checked_list(objs: Sequence[RLE]) -> Sequence[RLE]:
     if not isinstance(objs, (list, tuple)):
         raise TypeError(f"expected a list of RLE dicts, got {type(objs).__name__}")
-    return _core.from_objects(objs)
+    return objs
+
+
+def _rles(objs: Sequence[RLE]) -> _core.RLEs:
+    return _core.from_objects(_checked_list(objs))
 
 
 def encode(bimask: npt.NDArray[Any]) -> RLEs:
@@ -60,9 +64,9 @@ def encode(bimask: npt.NDArray[Any]) -> RLEs:
     """
     arr = np.asarray(bimask)
     if arr.ndim == 3:
-        return _core.to_objects(_core.encode(arr.transpose(2, 0, 1)))
+        return _core.encode(arr.transpose(2, 0, 1), objects=True)
     if arr.ndim == 2:
-        return _core.to_objects(_core.encode(arr[np.newaxis]))[0]
+        return _core.encode(arr[np.newaxis], objects=True)[0]
     raise ValueError(f"encode expects an (h, w) or (h, w, n) array, got shape {arr.shape}")
 
 
@@ -93,7 +97,7 @@ def area(rleObjs: RLEs) -> Any:
     """Foreground pixel count: ``uint32`` scalar for a dict, array for a list."""
     if isinstance(rleObjs, list):
         return _area_dtype(_core.measure_objects(rleObjs, True, False)[0])
-    a = int(_core.measure_objects([rleObjs], True, False)[0][0])
+    a = _core.measure_one(rleObjs, False)
     return np.uint32(a) if a <= _UINT32_MAX else np.uint64(a)  # as _area_dtype
 
 
@@ -101,7 +105,7 @@ def toBbox(rleObjs: RLEs) -> npt.NDArray[np.float64]:
     """Tight ``[x, y, w, h]`` float64 box: shape (4,) for a dict, (n, 4) for a list."""
     if isinstance(rleObjs, list):
         return _core.measure_objects(rleObjs, False, True)[1]
-    return _core.measure_objects([rleObjs], False, True)[1][0]  # type: ignore[no-any-return]
+    return _core.measure_one(rleObjs, True)
 
 
 def _is_box(obj: Any) -> bool:
@@ -176,25 +180,22 @@ def merge(rleObjs: list[RLE], intersect: int = 0) -> RLE:
 
     As in pycocotools, one mask comes back as it was parsed (its counts are not rewritten).
     """
-    rles = _rles(rleObjs)
-    if len(rles) == 1:
-        return _core.to_objects(rles)[0]
-    return _core.to_objects(_core.merge(rles, "intersection" if intersect else "union"))[0]
+    return _core.merge_objects(_checked_list(rleObjs), "intersection" if intersect else "union")
 
 
 def frBbox(bb: Any, h: int, w: int) -> list[RLE]:
     """RLEs of ``[x, y, w, h]`` boxes (an (n, 4) array or a list of 4-sequences)."""
-    return _core.to_objects(_core.from_boxes(_boxes(bb, "frBbox"), h, w))
+    return _core.from_boxes(_boxes(bb, "frBbox"), h, w, objects=True)
 
 
 def frPoly(poly: Sequence[Any], h: int, w: int) -> list[RLE]:
     """One RLE per polygon ``[x0, y0, x1, y1, ...]`` (pycocotools' rasterisation)."""
-    return _core.to_objects(_core.from_polygons(list(poly), h, w))
+    return _core.from_polygons(list(poly), h, w, objects=True)
 
 
 def frUncompressedRLE(ucRles: Sequence[RLE], h: int, w: int) -> list[RLE]:
     """Compress RLEs whose ``counts`` are lists of ints (each uses its own ``size``)."""
-    return _core.to_objects(_rles(list(ucRles)))
+    return _core.from_objects(_checked_list(ucRles), objects=True)
 
 
 def _is_number(x: Any) -> bool:
