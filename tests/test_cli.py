@@ -102,10 +102,10 @@ def test_segment_command_against_the_local_server(tmp_path):
     import os
     from importlib.resources import files
 
-    from turborle.gateway.segment import ClassicalSegmenter, PointPrompt
-    from turborle.gateway.server import ServerConfig, start_server_thread
+    from turborle.server.segment import ClassicalSegmenter, PointPrompt
+    from turborle.server import ServerConfig, start_server_thread
 
-    image = str(files("turborle.gateway") / "assets" / "demo.png")
+    image = str(files("turborle.server") / "assets" / "demo.png")
     out, png = tmp_path / "masks.json", tmp_path / "overlay.png"
     with start_server_thread(ServerConfig(api_key="sk-test-key-123456")) as server:
         env = {**os.environ, "FAL_KEY": "sk-test-key-123456"}

@@ -291,7 +291,7 @@ def _segment_cmd(args: argparse.Namespace) -> int:
 
 
 def _server_config(args: argparse.Namespace) -> Any:
-    from turborle.gateway.server import ServerConfig, load_faults
+    from turborle.server import ServerConfig, load_faults
 
     faults = {}
     if args.faults:
@@ -303,7 +303,7 @@ def _server_config(args: argparse.Namespace) -> Any:
 
 
 def _serve_cmd(args: argparse.Namespace) -> int:
-    from turborle.gateway.server import run_server
+    from turborle.server import run_server
 
     base = f"http://{args.host}:{args.port}"
     print("turborle reference server (classical segmenter on the real pixels; not SAM 3)")
@@ -320,12 +320,12 @@ def _demo_cmd(args: argparse.Namespace) -> int:
 
     import turborle
     from turborle.gateway import Gateway
-    from turborle.gateway.segment import ClassicalSegmenter
-    from turborle.gateway.server import ServerConfig, start_server_thread
+    from turborle.server.segment import ClassicalSegmenter
+    from turborle.server import ServerConfig, start_server_thread
 
     print(f"turborle {turborle.__version__} demo: a local SAM 3-style server (a classical "
           "segmenter, not SAM 3) and the fetcher, over HTTP on 127.0.0.1")
-    with as_file(files("turborle.gateway") / "assets" / "demo.png") as image_path, \
+    with as_file(files("turborle.server") / "assets" / "demo.png") as image_path, \
             start_server_thread(ServerConfig(api_key=DEMO_KEY)) as server:
         pixels = _load_rgb(str(image_path))
         print(f"server at {server.base_url}; image {image_path.name} {pixels.shape[1]}x{pixels.shape[0]}")
