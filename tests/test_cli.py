@@ -248,6 +248,7 @@ def test_gateway_errors_are_one_line(tmp_path):
     ("uvicorn", ["demo"], "server"),
     ("starlette", ["serve"], "server"),
     ("httpx", ["segment", "x.png", "--prompt", "red"], "gateway"),
+    ("PIL", ["segment", "{file}", "--prompt", "red"], "gateway"),
     ("ijson", ["convert", "{file}", "-", "--to", "fal"], "cli"),
     ("tqdm", ["convert", "{file}", "-", "--to", "fal"], "cli"),
 ])

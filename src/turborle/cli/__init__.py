@@ -21,6 +21,7 @@ got wrong; :func:`main` prints it as one line (see :mod:`turborle.cli.errors`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import NoReturn
 
@@ -67,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader went away (`turborle info | head -1`): say nothing
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
+        return EXIT_ERROR
     except ImportError as exc:
         message = missing_extra(exc, args.extra)
         if message is None:

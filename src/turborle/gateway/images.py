@@ -51,7 +51,8 @@ def _pil() -> Any:
     try:
         from PIL import Image
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("turborle.gateway needs Pillow: pip install 'turborle[gateway]'") from exc
+        raise ModuleNotFoundError("turborle.gateway needs Pillow: pip install "
+                                  "'turborle[gateway]'", name="PIL") from exc
     return Image
 
 
