@@ -1,8 +1,8 @@
 """turborle convert (and the streaming JSON reader behind it), run as a user would."""
 
 import io
-import os
 import json
+import os
 import subprocess
 import sys
 
@@ -72,8 +72,8 @@ def test_convert_rejects_bad_size_flag(tmp_path):
 
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 64, 1 << 20])
 def test_streaming_reader_matches_json_load(block):
-    items = [{"size": [2, 3], "counts": "a],b[,\"c"}, 2**63 - 1, -(2**63 - 1), -1.5e-3, "x y", [], {},
-             [1, [2, [3]]], None, True, 0]
+    items = [{"size": [2, 3], "counts": "a],b[,\"c"}, 2**63 - 1, -(2**63 - 1), -1.5e-3, "x y",
+             [], {}, [1, [2, [3]]], None, True, 0]
     text = " \n[ " + ",\n ".join(json.dumps(i) for i in items) + " ] \n"
     got = list(iter_json_array(io.BytesIO(text[5:].encode()), text[:5].encode(), buf_size=block))
     assert got == items
@@ -110,8 +110,8 @@ def test_segment_command_against_the_local_server(tmp_path):
     import os
     from importlib.resources import files
 
-    from turborle.server.segment import ClassicalSegmenter, PointPrompt
     from turborle.server import ServerConfig, start_server_thread
+    from turborle.server.segment import ClassicalSegmenter, PointPrompt
 
     image = str(files("turborle.server") / "assets" / "demo.png")
     out, png = tmp_path / "masks.json", tmp_path / "overlay.png"
@@ -273,7 +273,7 @@ def test_no_command_group_needs_an_extra_to_load():
     assert r.returncode == 0 and "simd" in r.stdout, r.stderr
 
 
-# ---- streaming: memory stays bounded by a chunk, not the file -------------------------------------
+# ---- streaming: memory stays bounded by a chunk, not the file ---------------------------------
 
 def _peak_kib(*args):
     """Peak resident memory of a fresh ``turborle`` process running ``args`` (Linux)."""

@@ -26,13 +26,6 @@ httpx = pytest.importorskip("httpx")
 Image = pytest.importorskip("PIL.Image")
 
 import turborle  # noqa: E402
-from turborle.server.segment import (  # noqa: E402
-    BoxPrompt,
-    ClassicalSegmenter,
-    PointPrompt,
-    Segment,
-    label_regions,
-)
 from turborle.server import (  # noqa: E402
     Fault,
     RunningServer,
@@ -40,6 +33,13 @@ from turborle.server import (  # noqa: E402
     asset_bytes,
     load_faults,
     start_server_thread,
+)
+from turborle.server.segment import (  # noqa: E402
+    BoxPrompt,
+    ClassicalSegmenter,
+    PointPrompt,
+    Segment,
+    label_regions,
 )
 
 KEY = "test-key"

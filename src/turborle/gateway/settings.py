@@ -130,7 +130,8 @@ def make_settings(provider: str, api_key: str | None, base_url: str | None,
         base = base[:-3]  # accept the OpenAI SDK's base_url form
     if provider == "fal":
         # A custom base (the local reference server, a proxy) serves the queue under /queue.
-        queue_base = (queue_base_url or (f"{base}/queue" if base_url else DEFAULT_FAL_QUEUE_URL)).rstrip("/")
+        queue_base = (queue_base_url or (f"{base}/queue" if base_url
+                                         else DEFAULT_FAL_QUEUE_URL)).rstrip("/")
     else:
         queue_base = base
     for url in (base, queue_base):
