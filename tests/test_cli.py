@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import subprocess
 import sys
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 import turborle
-from turborle.__main__ import _iter_json_array
+from turborle.cli.convert import iter_json_array
 from turborle.testing import reference as ref
 
 
@@ -71,17 +72,24 @@ def test_convert_rejects_bad_size_flag(tmp_path):
 
 @pytest.mark.parametrize("block", [1, 2, 3, 7, 64, 1 << 20])
 def test_streaming_reader_matches_json_load(block):
-    items = [{"size": [2, 3], "counts": "a],b[,\"c"}, 12345678901234567890, -1.5e-3, "x y", [], {},
-             [1, [2, [3]]], None, True, 0]
+    items = [{"size": [2, 3], "counts": "a],b[,\"c"}, 2**63 - 1, -(2**63 - 1), -1.5e-3, "x y",
+             [], {}, [1, [2, [3]]], None, True, 0]
     text = " \n[ " + ",\n ".join(json.dumps(i) for i in items) + " ] \n"
-    got = list(_iter_json_array(io.StringIO(text[5:]), text[:5], block=block))
+    got = list(iter_json_array(io.BytesIO(text[5:].encode()), text[:5].encode(), buf_size=block))
     assert got == items
 
 
-@pytest.mark.parametrize("text", ["{}", "[1, 2", "[1 2]", "[1,, 2]", "[1, 2,]"])
+@pytest.mark.parametrize("text", ["{}", "[1, 2", "[1 2]", "[1,, 2]", "[1, 2,]", "[1] 2", " "])
 def test_streaming_reader_rejects_malformed(text):
     with pytest.raises(ValueError):
-        list(_iter_json_array(io.StringIO(text[1:]), text[:1], block=2))
+        list(iter_json_array(io.BytesIO(text[1:].encode()), text[:1].encode(), buf_size=2))
+
+
+def test_streaming_reader_refuses_integers_past_64_bits():
+    # No valid mask holds one (h*w is at most 2**62); the reader says so in one line.
+    with pytest.raises(ValueError, match="64 bits") as info:
+        list(iter_json_array(io.BytesIO(b"[1, 18446744073709551616]")))
+    assert "\n" not in str(info.value)
 
 
 # ---- segment, serve, demo: the gateway commands --------------------------------------------
@@ -102,10 +110,10 @@ def test_segment_command_against_the_local_server(tmp_path):
     import os
     from importlib.resources import files
 
-    from turborle.gateway.segment import ClassicalSegmenter, PointPrompt
-    from turborle.gateway.server import ServerConfig, start_server_thread
+    from turborle.server import ServerConfig, start_server_thread
+    from turborle.server.segment import ClassicalSegmenter, PointPrompt
 
-    image = str(files("turborle.gateway") / "assets" / "demo.png")
+    image = str(files("turborle.server") / "assets" / "demo.png")
     out, png = tmp_path / "masks.json", tmp_path / "overlay.png"
     with start_server_thread(ServerConfig(api_key="sk-test-key-123456")) as server:
         env = {**os.environ, "FAL_KEY": "sk-test-key-123456"}
@@ -161,3 +169,134 @@ def test_serve_command_answers_on_loopback():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ---- every error a user can cause: one line on stderr, exit status 2 ---------------------------
+
+def _one_line_error(r: subprocess.CompletedProcess) -> str:
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "Traceback" not in r.stderr, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, r.stderr
+    return lines[0]
+
+
+def _with_blocked_module(module, *args):
+    """turborle run as if ``module`` were not installed."""
+    code = (f"import sys; sys.modules[{module!r}] = None; from turborle.cli import main; "
+            "sys.exit(main(sys.argv[1:]))")
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+
+
+@pytest.mark.parametrize(("content", "args", "expected"), [
+    (None, ["convert", "{missing}", "-", "--to", "fal"], "No such file or directory"),
+    ("[1, 2", ["convert", "{file}", "-", "--to", "coco"], "not valid JSON"),
+    ("{bad", ["convert", "{file}", "-", "--to", "coco"], "Expecting property name"),
+    ("", ["convert", "{file}", "-", "--to", "coco"], "empty"),
+    ("[]", ["convert", "{file}", "-", "--to", "fal", "--size", "big"], "HxW"),
+    ("[]", ["convert", "{file}", "-"], "required: --to"),
+    ('[{"size": [2, 2], "counts": "04"}, {"size": [2, 2], "counts": "0 1"}]',
+     ["convert", "{file}", "-", "--to", "fal"], "mask 1"),
+    ('[{"size": [2, 2], "counts": "04"}, {"size": [3, 2], "counts": "06"}]',
+     ["convert", "{file}", "-", "--to", "fal"], "one size"),
+    ('["1 2"]', ["convert", "{file}", "-", "--to", "coco", "--from", "fal"], "--size"),
+    ('[{"size": [2, 2], "counts": 7}]', ["convert", "{file}", "-", "--to", "fal"], "counts"),
+    (None, ["segment", "{missing}", "--prompt", "red"], "No such file or directory"),
+    (None, ["segment", "x.png", "--box", "1,2"], "--box takes 4 numbers"),
+    (None, ["segment", "http://127.0.0.1:9/x.png", "--prompt", "x", "--overlay", "o.png"],
+     "--overlay needs a local image file"),
+    ("not json", ["serve", "--faults", "{file}"], "Expecting value"),
+    ('{"nowhere": []}', ["serve", "--faults", "{file}"], "unknown fault route"),
+    (None, ["frobnicate"], "invalid choice"),
+])
+def test_user_errors_are_one_line(tmp_path, content, args, expected):
+    path = tmp_path / "input.json"
+    if content is not None:
+        path.write_text(content)
+    args = [a.format(file=path, missing=tmp_path / "missing.json") for a in args]
+    line = _one_line_error(_run(*args))
+    assert expected in line and line.startswith("turborle")
+
+
+def test_port_in_use_is_one_line():
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        r = _run("serve", "--port", str(taken.getsockname()[1]))
+    assert "Address already in use" in _one_line_error(r)
+
+
+def test_gateway_errors_are_one_line(tmp_path):
+    from importlib.resources import files
+
+    from turborle.server import ServerConfig, start_server_thread
+
+    image = str(files("turborle.server") / "assets" / "demo.png")
+    with start_server_thread(ServerConfig(api_key="sk-the-right-key-123")) as server:
+        env = {**os.environ, "FAL_KEY": "sk-a-wrong-key-4567"}
+        r = subprocess.run([sys.executable, "-m", "turborle", "segment", image, "--prompt", "red",
+                            "--provider", "fal", "--base-url", server.base_url],
+                           capture_output=True, text=True, env=env)
+    line = _one_line_error(r)
+    assert "HTTP 401" in line and "invalid API key" in line
+    assert "sk-a-wrong-key-4567" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize(("module", "args", "extra"), [
+    ("uvicorn", ["demo"], "server"),
+    ("starlette", ["serve"], "server"),
+    ("httpx", ["segment", "x.png", "--prompt", "red"], "gateway"),
+    ("PIL", ["segment", "{file}", "--prompt", "red"], "gateway"),
+    ("ijson", ["convert", "{file}", "-", "--to", "fal"], "cli"),
+    ("tqdm", ["convert", "{file}", "-", "--to", "fal"], "cli"),
+])
+def test_a_missing_extra_is_named(tmp_path, module, args, extra):
+    path = tmp_path / "in.json"
+    path.write_text("[]")
+    r = _with_blocked_module(module, *[a.format(file=path) for a in args])
+    line = _one_line_error(r)
+    assert f"pip install 'turborle[{extra}]'" in line and repr(module) in line
+
+
+def test_an_import_error_that_is_not_a_missing_extra_keeps_its_traceback():
+    r = _with_blocked_module("turborle.server.segment", "demo")
+    assert r.returncode == 1 and "Traceback" in r.stderr and "turborle[" not in r.stderr
+
+
+def test_no_command_group_needs_an_extra_to_load():
+    code = ("import sys; [sys.modules.__setitem__(m, None) for m in "
+            "('httpx', 'PIL', 'anyio', 'starlette', 'uvicorn', 'ijson', 'tqdm')]; "
+            "from turborle.cli import main; sys.exit(main(['info']))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0 and "simd" in r.stdout, r.stderr
+
+
+# ---- streaming: memory stays bounded by a chunk, not the file ---------------------------------
+
+def _peak_kib(*args):
+    """Peak resident memory of a fresh ``turborle`` process running ``args`` (Linux)."""
+    code = ("import sys; from turborle.cli import main; assert main(sys.argv[1:]) == 0; "
+            "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])")
+    r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return int(r.stdout.split()[-1])
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+def test_convert_streams_with_bounded_memory(tmp_path):
+    rng = np.random.default_rng(3)
+    yy, xx = np.mgrid[:96, :128]
+    blobs = [(xx - rng.integers(20, 108)) ** 2 + (yy - rng.integers(20, 76)) ** 2
+             < rng.integers(5, 20) ** 2 for _ in range(200)]
+    coco = turborle.encode(np.stack(blobs)).to_coco()
+    small, large = tmp_path / "small.json", tmp_path / "large.json"
+    small.write_text(json.dumps(coco * 150))  # 30,000 masks
+    large.write_text(json.dumps(coco * 750))  # 150,000 masks
+    grown = large.stat().st_size - small.stat().st_size
+    peaks = [_peak_kib("convert", str(f), str(tmp_path / "out.json"), "--to", "fal")
+             for f in (small, large)]
+    assert (peaks[1] - peaks[0]) * 1024 < grown / 2  # reading it whole would take > grown
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert len(out["rle"]) == 150_000 and out["rle"][:200] == [ref.mask_to_fal(m) for m in blobs]

@@ -1,6 +1,6 @@
 """The gateway fetcher (turborle.gateway) over real loopback HTTP.
 
-Most tests talk to the local reference server (turborle.gateway.server) and use its fault
+Most tests talk to the local reference server (turborle.server) and use its fault
 injection for error statuses, delays and cut bodies. Answers the reference server never
 gives (malformed RLE, COCO and PNG payloads, an unbounded chunked body, a server that echoes
 the key, URLs on another origin) come from ``CannedServer``, a stdlib HTTP server on
@@ -14,6 +14,7 @@ import base64
 import io
 import json
 import logging
+import random
 import re
 import threading
 import time
@@ -55,15 +56,17 @@ from turborle.gateway import (  # noqa: E402
     ServerError,
     UserTimeoutError,
 )
+from turborle.gateway.answers import Response  # noqa: E402
 from turborle.gateway.images import prepare_image  # noqa: E402
-from turborle.gateway.segment import BoxPrompt, ClassicalSegmenter, PointPrompt  # noqa: E402
-from turborle.gateway.server import (  # noqa: E402
+from turborle.gateway.steps import Call, Request, Send, Sleep  # noqa: E402
+from turborle.server import (  # noqa: E402
     Fault,
     RunningServer,
     ServerConfig,
     asset_bytes,
     start_server_thread,
 )
+from turborle.server.segment import BoxPrompt, ClassicalSegmenter, PointPrompt  # noqa: E402
 
 KEY = "sk-SENTINEL-7f3c9e1d-do-not-print"
 FAST = dict(poll_interval=0.01, backoff_base=0.01, backoff_max=0.05, max_retry_after=1.0,
@@ -503,15 +506,13 @@ def _retry_delays(caplog: pytest.LogCaptureFixture) -> list[float]:
             if (m := re.search(r"retry \d+ of \d+ in ([0-9.]+) s", r.getMessage()))]
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-@pytest.mark.parametrize(("provider", "route"), [("aigateway", "gateway.generate"),
-                                                 ("fal", "fal.run")])
-def test_5xx_retried_with_backoff(server: RunningServer, caplog: pytest.LogCaptureFixture,
-                                  status: int, provider: str, route: str) -> None:
+def _retried_with_backoff(server: RunningServer, caplog: pytest.LogCaptureFixture, status: int,
+                          provider: str, route: str, **options: Any) -> None:
     server.state.inject(route, Fault(status=status), Fault(status=status), Fault(status=status))
     before = server.state.hits[route]
     with caplog.at_level(logging.WARNING, "turborle.gateway"):
-        with gateway(server, provider, max_retries=3, backoff_base=0.01, backoff_max=1.0) as gw:
+        with gateway(server, provider, max_retries=3, backoff_base=0.01, backoff_max=1.0,
+                     **options) as gw:
             seg = gw.segment(IMAGE, "red", max_masks=5)
     check_masks(seg, IMAGE, prompt="red", max_masks=5)
     assert server.state.hits[route] - before == 4
@@ -519,6 +520,85 @@ def test_5xx_retried_with_backoff(server: RunningServer, caplog: pytest.LogCaptu
     assert len(delays) == 3
     for attempt, delay in enumerate(delays):  # 0.01 * 2**attempt, jittered into [half, all]
         assert 0.005 * 2 ** attempt - 0.006 <= delay <= 0.01 * 2 ** attempt + 0.006
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+@pytest.mark.parametrize(("provider", "route"), [("aigateway", "gateway.generate"),
+                                                 ("fal", "fal.run")])
+def test_5xx_retried_with_backoff(server: RunningServer, caplog: pytest.LogCaptureFixture,
+                                  status: int, provider: str, route: str) -> None:
+    # The POST is repeated: 503 says the request was refused before any work, and these 502
+    # and 504 carry no x-fal-request-id (the gateway in front answered, not the application).
+    _retried_with_backoff(server, caplog, status, provider, route)
+
+
+@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize(("options", "route"), [({"response_format": "url"}, "gateway.output"),
+                                                ({"queue": True}, "fal.status"),
+                                                ({"queue": True}, "fal.result")])
+def test_5xx_on_a_get_retried_with_backoff(server: RunningServer,
+                                           caplog: pytest.LogCaptureFixture, status: int,
+                                           options: dict[str, Any], route: str) -> None:
+    provider = "aigateway" if route.startswith("gateway") else "fal"
+    _retried_with_backoff(server, caplog, status, provider, route, **options)
+
+
+@pytest.mark.parametrize(("fault", "why"), [
+    (Fault(status=500), "may have run"),
+    (Fault(status=502, headers={"x-fal-request-id": "r-1"}), "x-fal-request-id"),
+    (Fault(status=504, headers={"x-fal-request-id": "r-2"}), "x-fal-request-id"),
+])
+@pytest.mark.parametrize(("provider", "route"), [("aigateway", "gateway.generate"),
+                                                 ("fal", "fal.run"),
+                                                 ("fal_queue", "fal.submit")])
+def test_5xx_after_a_post_that_may_have_run_is_not_retried(
+        server: RunningServer, fault: Fault, why: str, provider: str, route: str) -> None:
+    server.state.inject(route, fault)
+    before = server.state.hits[route]
+    with gateway(server, provider, max_retries=3) as gw:
+        with pytest.raises(ServerError, match=f"not retried: .*{why}") as info:
+            gw.segment(IMAGE, "red")
+    assert info.value.status_code == fault.status
+    assert server.state.hits[route] - before == 1  # sent once: a repeat could run it twice
+
+
+@pytest.mark.parametrize(("method", "status", "headers", "retried"), [
+    ("POST", 408, {}, True),
+    ("POST", 503, {}, True),
+    ("POST", 503, {"x-fal-request-id": "r"}, True),
+    ("POST", 502, {}, True),
+    ("POST", 504, {}, True),
+    ("POST", 500, {}, False),
+    ("POST", 502, {"x-fal-request-id": "r"}, False),
+    ("POST", 504, {"x-fal-request-id": "r"}, False),
+    ("POST", 504, {"x-fal-request-timeout-type": "user"}, False),
+    ("POST", 501, {}, False),
+    ("GET", 500, {}, True),
+    ("GET", 502, {"x-fal-request-id": "r"}, True),
+    ("GET", 504, {"x-fal-request-id": "r"}, True),
+    ("GET", 501, {}, False),
+])
+def test_retry_policy_in_the_sans_io_core(method: str, status: int, headers: dict[str, str],
+                                          retried: bool) -> None:
+    """The retry loop run by hand, without a server: one exchange, then a wait or an error."""
+    settings = Gateway("fal", api_key=KEY, base_url="http://127.0.0.1:9", **FAST)._settings
+    call = Call(settings, random.Random(0))
+    steps = call.request(Request(method, "http://127.0.0.1:9/x", "test"))
+    send = next(steps)
+    assert isinstance(send, Send) and send.request.method == method
+    assert send.headers["Authorization"] == f"Key {KEY}"
+    reply = Response(status, httpx.Headers(headers), b'{"detail": "scripted"}', send.request.url)
+    if retried:
+        assert isinstance(steps.send(reply), Sleep)
+        assert isinstance(steps.send(None), Send)  # the same request again
+        ok = Response(200, httpx.Headers(), b"{}", send.request.url)
+        with pytest.raises(StopIteration) as done:
+            steps.send(ok)
+        assert done.value.value is ok
+    else:
+        with pytest.raises(ServerError, match="scripted") as info:
+            steps.send(reply)
+        assert info.value.status_code == status
 
 
 def test_5xx_exhausted(server: RunningServer) -> None:

@@ -1,4 +1,4 @@
-"""The local reference server (turborle.gateway.server) over real loopback HTTP.
+"""The local reference server (turborle.server) over real loopback HTTP.
 
 Every expectation is computed independently of the server: masks from the demo image's
 geometry or from the segmenter called directly on the decoded pixels, boxes from numpy.
@@ -26,14 +26,7 @@ httpx = pytest.importorskip("httpx")
 Image = pytest.importorskip("PIL.Image")
 
 import turborle  # noqa: E402
-from turborle.gateway.segment import (  # noqa: E402
-    BoxPrompt,
-    ClassicalSegmenter,
-    PointPrompt,
-    Segment,
-    label_regions,
-)
-from turborle.gateway.server import (  # noqa: E402
+from turborle.server import (  # noqa: E402
     Fault,
     RunningServer,
     ServerConfig,
@@ -41,12 +34,19 @@ from turborle.gateway.server import (  # noqa: E402
     load_faults,
     start_server_thread,
 )
+from turborle.server.segment import (  # noqa: E402
+    BoxPrompt,
+    ClassicalSegmenter,
+    PointPrompt,
+    Segment,
+    label_regions,
+)
 
 KEY = "test-key"
 MODEL = "meta/sam-3-image-rle"
-ASSETS = Path(turborle.__file__).parent / "gateway" / "assets"  # as installed (the PNG ships)
+ASSETS = Path(turborle.__file__).parent / "server" / "assets"  # as installed (the PNG ships)
 # The script that draws the PNG is a development tool: it lives in the source tree only.
-SOURCE_ASSETS = Path(__file__).resolve().parents[1] / "src" / "turborle" / "gateway" / "assets"
+SOURCE_ASSETS = Path(__file__).resolve().parents[1] / "src" / "turborle" / "server" / "assets"
 
 
 def _load_demo_module() -> Any:

@@ -26,7 +26,6 @@ Pillow is needed (it is in the ``gateway`` extra).
 from __future__ import annotations
 
 import base64
-import binascii
 import io
 import os
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
+
+from turborle.gateway.datauri import is_data_uri, parse_data_uri
 
 if TYPE_CHECKING:
     from PIL import Image as PILImage
@@ -50,7 +51,8 @@ def _pil() -> Any:
     try:
         from PIL import Image
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("turborle.gateway needs Pillow: pip install 'turborle[gateway]'") from exc
+        raise ModuleNotFoundError("turborle.gateway needs Pillow: pip install "
+                                  "'turborle[gateway]'", name="PIL") from exc
     return Image
 
 
@@ -122,20 +124,6 @@ def _from_encoded(data: bytes, what: str) -> PreparedImage:
     return PreparedImage(_data_uri(_png_bytes(img), "image/png"), height, width)
 
 
-def _parse_data_uri(uri: str) -> bytes:
-    header, sep, payload = uri.partition(",")
-    if not sep:
-        raise ValueError("a data: URI needs a ',' before its payload")
-    if header.lower().endswith(";base64"):
-        try:
-            return base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError("the data: URI's payload is not valid base64") from None
-    from urllib.parse import unquote_to_bytes
-
-    return unquote_to_bytes(payload)
-
-
 def _from_array(arr: npt.NDArray[Any]) -> PreparedImage:
     if arr.dtype != np.uint8:
         raise TypeError(f"an image array must be uint8, got {arr.dtype}")
@@ -185,8 +173,8 @@ def prepare_image(image: Any, size: tuple[int, int] | None = None) -> PreparedIm
             if checked is None:
                 return PreparedImage(image, None, None)
             return PreparedImage(image, checked[0], checked[1])
-        if image[:5].lower() == "data:":
-            return _from_encoded(_parse_data_uri(image), "the data: URI")
+        if is_data_uri(image):
+            return _from_encoded(parse_data_uri(image).data, "the data: URI")
         image = os.fspath(image)
     if isinstance(image, os.PathLike):
         image = os.fspath(image)
