@@ -1,4 +1,4 @@
-"""Shared pytest configuration: hypothesis profiles and the helper-module path.
+"""Shared pytest configuration: hypothesis profiles.
 
 Select a hypothesis profile with the environment variable ``HYPOTHESIS_PROFILE``:
 
@@ -11,13 +11,8 @@ Select a hypothesis profile with the environment variable ``HYPOTHESIS_PROFILE``
 """
 
 import os
-import sys
 
 from hypothesis import HealthCheck, settings
-
-# The test modules share generators and strategies through tests/maskgen.py; make it
-# importable whatever pytest's import mode is.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 _COMMON = {
     "deadline": None,
