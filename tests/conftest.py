@@ -1,5 +1,4 @@
-"""Shared pytest configuration: hypothesis profiles, the helper-module path and CI's skip
-policy.
+"""Shared pytest configuration: hypothesis profiles and CI's skip policy.
 
 Select a hypothesis profile with the environment variable ``HYPOTHESIS_PROFILE``:
 
@@ -24,10 +23,6 @@ import sys
 import pytest
 from hypothesis import HealthCheck, settings
 
-# The test modules share generators and strategies through tests/maskgen.py; make it
-# importable whatever pytest's import mode is.
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
 _COMMON = {
     "deadline": None,
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
@@ -36,7 +31,7 @@ _COMMON = {
 settings.register_profile("dev", max_examples=25, **_COMMON)
 settings.register_profile("ci", max_examples=200, **_COMMON)
 settings.register_profile("expensive", max_examples=1000, **_COMMON)
-# CI (which sets CI=true) gets the thorough, derandomised profile unless told otherwise.
+# CI (which sets CI=true) gets the thorough profile unless told otherwise.
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "dev"))
 
 

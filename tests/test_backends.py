@@ -14,9 +14,9 @@ import sys
 
 import numpy as np
 import pytest
-from maskgen import make_masks
 
 from turborle import mask as tmask
+from turborle.testing import generators as gen
 from turborle.testing import reference as ref
 
 # Sizes on both sides of 32, 64 and 128 (vector widths, bitmap words).
@@ -32,8 +32,7 @@ def rle_of(m):
 @pytest.mark.parametrize(("h", "w"), EDGE_SHAPES, ids=str)
 def test_word_boundaries(h, w):
     rng = np.random.default_rng(h * 1000 + w)
-    kinds = ["random", "runs", "blobs", "sparse", "dense", "single", "ones"]
-    m = np.asfortranarray(np.concatenate([make_masks(rng, h, w, 1, k) for k in kinds], axis=2))
+    m = gen.random_masks(rng, h, w, len(gen.MASK_KINDS))  # one mask of every kind
     n = m.shape[2]
     counts = [ref.encode_counts(m[:, :, i]) for i in range(n)]
     expected = [{"size": [h, w], "counts": ref.counts_to_string(c)} for c in counts]

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from turborle import _core
+from turborle.testing import reference as ref
 
 
 @pytest.fixture
@@ -59,6 +60,9 @@ def test_bad_values_raise_value_error(rles, call):
 def test_lists_are_converted_not_trusted():
     boxes = [[0, 0, 2, 2]]
     assert _core.box_iou(boxes, np.array(boxes, dtype=np.int32), [1]).tolist() == [[1.0]]
-    a = _core.to_objects(_core.from_boxes(boxes, 3, 3))
-    b = _core.to_objects(_core.from_polygons([[0, 0, 0, 2, 2, 2, 2, 0]], 3, 3))
-    assert a == b
+    square = ref.counts_to_string(ref.box_to_counts(0, 0, 2, 2, 3, 3))
+    assert _core.to_objects(_core.from_boxes(boxes, 3, 3)) == [{"size": [3, 3], "counts": square}]
+    polygon = [[0, 0, 0, 2, 2, 2, 2, 0]]
+    outline = ref.counts_to_string(ref.poly_to_counts(polygon[0], 3, 3))
+    assert _core.to_objects(_core.from_polygons(polygon, 3, 3)) == [
+        {"size": [3, 3], "counts": outline}]

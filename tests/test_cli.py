@@ -218,6 +218,17 @@ def test_user_errors_are_one_line(tmp_path, content, args, expected):
     assert expected in line and line.startswith("turborle")
 
 
+def test_a_bad_mask_past_the_first_chunk_is_named_by_its_place_in_the_input(tmp_path):
+    from turborle.cli.convert import CHUNK
+
+    items = [{"size": [2, 2], "counts": "04"}] * (CHUNK + 7)
+    items[CHUNK + 5] = {"size": [2, 2], "counts": "0z"}
+    path = tmp_path / "input.json"
+    path.write_text(json.dumps(items))
+    line = _one_line_error(_run("convert", str(path), "-", "--to", "fal"))
+    assert f"mask {CHUNK + 5}: byte 'z' at offset 1" in line
+
+
 def test_port_in_use_is_one_line():
     import socket
 

@@ -11,18 +11,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from maskgen import (
-    KINDS,
-    POLYGON_KINDS,
-    SHAPES,
-    boxes,
-    make_masks,
-    masks,
-    polygons,
-    random_polygon,
-)
 
 from turborle import mask as tmask
+from turborle.testing import generators as gen
+from turborle.testing import reference as ref
+from turborle.testing import strategies as rst
 
 pycoco = pytest.importorskip("pycocotools.mask")
 pycoco_c = pytest.importorskip("pycocotools._mask")
@@ -68,28 +61,28 @@ def assert_same_array(got, expected, dtype):
 # ---- encode ------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("kind", gen.MASK_KINDS)
+@pytest.mark.parametrize("shape", gen.SHAPES, ids=str)
 def test_encode_fortran(shape, kind):
-    m = make_masks(seeded(shape, kind), *shape, 3, kind)
+    m = gen.random_masks(seeded(shape, kind), *shape, 3, kind)
     expected = pycoco.encode(m)
     assert_rles_equal(tmask.encode(m), expected)
     assert_rles_equal(tmask.encode(m.astype(bool, order="F")), expected)
     assert_rle_equal(tmask.encode(np.asfortranarray(m[:, :, 1])), expected[1])
 
 
-@pytest.mark.parametrize("kind", ["random", "runs", "blobs"])
+@pytest.mark.parametrize("kind", ["random", "runs", "rectangles"])
 @pytest.mark.parametrize("shape", [(1, 1), (7, 5), (31, 17), (64, 48)], ids=str)
 def test_encode_other_layouts(shape, kind):
     rng = seeded(shape, kind, "layout")
-    m = make_masks(rng, *shape, 4, kind)
+    m = gen.random_masks(rng, *shape, 4, kind)
     c3 = np.ascontiguousarray(m)
     expected = pycoco.encode(np.asfortranarray(c3))
     assert_rles_equal(tmask.encode(c3), expected)
     c2 = np.ascontiguousarray(m[:, :, 2])
     assert_rle_equal(tmask.encode(c2), pycoco.encode(np.asfortranarray(c2)))
     # Strided views of a bigger array, in every axis.
-    big = make_masks(rng, 2 * shape[0] + 1, 3 * shape[1] + 2, 9, kind)
+    big = gen.random_masks(rng, 2 * shape[0] + 1, 3 * shape[1] + 2, 9, kind)
     for view in (big[::2, ::3, ::3], big[1::2, 2::3, 1:8:2], big[::-2, ::3, ::4],
                  np.ascontiguousarray(big)[::2, 1::3, :3], big.transpose(1, 0, 2)[:, :, :2]):
         assert_rles_equal(tmask.encode(view), pycoco.encode(np.asfortranarray(view)))
@@ -98,7 +91,7 @@ def test_encode_other_layouts(shape, kind):
 
 
 @settings(max_examples=FEW)
-@given(masks(max_side=70, max_n=4))
+@given(rst.coco_masks(max_side=70, max_n=4))
 def test_encode_hypothesis(m):
     assert_rles_equal(tmask.encode(m), pycoco.encode(m))
 
@@ -106,10 +99,10 @@ def test_encode_hypothesis(m):
 # ---- decode, area, toBbox ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("shape", [s for s in SHAPES if s[0] * s[1]], ids=str)
+@pytest.mark.parametrize("kind", gen.MASK_KINDS)
+@pytest.mark.parametrize("shape", [s for s in gen.SHAPES if s[0] * s[1]], ids=str)
 def test_decode_area_bbox(shape, kind):
-    m = make_masks(seeded(shape, kind, "decode"), *shape, 3, kind)
+    m = gen.random_masks(seeded(shape, kind, "decode"), *shape, 3, kind)
     rles = pycoco.encode(m)
     got = tmask.decode(rles)
     assert_same_array(got, pycoco_decode(rles), np.uint8)
@@ -145,7 +138,7 @@ def test_measure_empty_list():
 
 
 @settings(max_examples=FEW)
-@given(masks(max_side=50, max_n=4))
+@given(rst.coco_masks(max_side=50, max_n=4))
 def test_decode_area_bbox_hypothesis(m):
     rles = pycoco.encode(m)
     if m.shape[0] * m.shape[1]:
@@ -157,13 +150,12 @@ def test_decode_area_bbox_hypothesis(m):
 # ---- merge -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", gen.MASK_KINDS)
 @pytest.mark.parametrize("shape", [(1, 1), (3, 4), (9, 1), (31, 17), (64, 48), (0, 4)], ids=str)
 @pytest.mark.parametrize("n", [1, 2, 5])
 def test_merge(shape, kind, n):
     rng = seeded(shape, kind, n, "merge")
-    m = make_masks(rng, *shape, n, kind)
-    m[:, :, -1] = make_masks(rng, *shape, 1, "blobs")[:, :, 0]
+    m = gen.random_masks(rng, *shape, n, [kind] * (n - 1) + ["rectangles"])
     rles = pycoco.encode(np.asfortranarray(m))
     for intersect in (0, 1, False, True):
         assert_rle_equal(tmask.merge(rles, intersect=intersect),
@@ -174,7 +166,7 @@ def test_merge(shape, kind, n):
 
 
 @settings(max_examples=FEW)
-@given(masks(max_side=40, max_n=6), st.booleans())
+@given(rst.coco_masks(max_side=40, max_n=6), st.booleans())
 def test_merge_hypothesis(m, intersect):
     rles = pycoco.encode(m)
     assert_rle_equal(tmask.merge(rles, intersect=intersect),
@@ -185,9 +177,8 @@ def test_merge_hypothesis(m, intersect):
 
 
 def _masks_of_shape(rng, shape, n):
-    kinds = ["blobs", "random", "single", "zeros", "ones", "runs"]
-    parts = [make_masks(rng, *shape, 1, kinds[int(rng.integers(len(kinds)))]) for _ in range(n)]
-    return np.asfortranarray(np.concatenate(parts, axis=2))
+    kinds = [gen.MASK_KINDS[i] for i in rng.integers(len(gen.MASK_KINDS), size=n)]
+    return gen.random_masks(rng, *shape, n, kinds)
 
 
 @pytest.mark.parametrize("shape", [(1, 1), (5, 5), (17, 9), (40, 60)], ids=str)
@@ -247,7 +238,7 @@ def test_iou_two_empty_masks():
 
 
 @settings(max_examples=FEW)
-@given(masks(max_side=30, max_n=6, min_n=2), st.data())
+@given(rst.coco_masks(max_side=30, max_n=6, min_n=2), st.data())
 def test_iou_rles_hypothesis(m, data):
     rles = pycoco.encode(m)
     split = data.draw(st.integers(1, len(rles) - 1))
@@ -257,7 +248,7 @@ def test_iou_rles_hypothesis(m, data):
 
 
 @settings(max_examples=FEW)
-@given(boxes(), boxes(), st.data())
+@given(rst.boxes(), rst.boxes(), st.data())
 def test_iou_boxes_hypothesis(dt, gt, data):
     crowd = data.draw(st.lists(st.integers(0, 1), min_size=len(gt), max_size=len(gt)))
     with np.errstate(all="ignore"):
@@ -282,12 +273,12 @@ def test_iou_boxes_float_dtype_and_int_boxes():
 # ---- frPyObjects, frPoly, frBbox, frUncompressedRLE --------------------------------------------
 
 
-@pytest.mark.parametrize("kind", POLYGON_KINDS)
+@pytest.mark.parametrize("kind", gen.POLYGON_KINDS)
 def test_frpoly(kind):
     rng = seeded(kind, "poly")
     for _ in range(25):
         h, w = int(rng.integers(1, 50)), int(rng.integers(1, 50))
-        polys = [random_polygon(rng, h, w, kind) for _ in range(int(rng.integers(1, 4)))]
+        polys = [gen.random_polygon(rng, h, w, kind) for _ in range(int(rng.integers(1, 4)))]
         expected = pycoco_c.frPoly(polys, h, w)
         assert_rles_equal(tmask.frPoly(polys, h, w), expected)
         if len(polys[0]) > 4:
@@ -295,7 +286,7 @@ def test_frpoly(kind):
 
 
 @settings(max_examples=FEW)
-@given(polygons(max_side=60))
+@given(rst.polygons(max_side=60))
 def test_frpoly_hypothesis(case):
     xy, h, w = case
     assert_rles_equal(tmask.frPyObjects([xy], h, w), pycoco.frPyObjects([xy], h, w))
@@ -303,7 +294,7 @@ def test_frpoly_hypothesis(case):
 
 def test_frpoly_numpy_polygons():
     rng = seeded("numpy-poly")
-    polys = [np.array(random_polygon(rng, 20, 30, "inside")) for _ in range(3)]
+    polys = [np.array(gen.random_polygon(rng, 20, 30, "inside")) for _ in range(3)]
     expected = pycoco_c.frPoly(polys, 20, 30)
     assert_rles_equal(tmask.frPoly(polys, 20, 30), expected)
     assert_rles_equal(tmask.frPyObjects(polys, 20, 30), expected)
@@ -319,34 +310,25 @@ def test_frpoly_coco_style_integer_lists():
 def test_frbbox(seed):
     rng = seeded(seed, "bbox")
     h, w = int(rng.integers(1, 60)), int(rng.integers(1, 60))
-    bb = rng.uniform(-10, 70, (int(rng.integers(1, 8)), 4))
-    bb[:, 2:] = np.abs(bb[:, 2:])
-    if seed % 2:
-        bb = np.round(bb * 2) / 2
+    bb = gen.random_boxes(rng, int(rng.integers(1, 8)), h, w)
     expected = pycoco_c.frBbox(bb, h, w)
     assert_rles_equal(tmask.frBbox(bb, h, w), expected)
     assert_rles_equal(tmask.frPyObjects(bb, h, w), pycoco.frPyObjects(bb, h, w))
 
 
 @settings(max_examples=FEW)
-@given(boxes(max_side=50, n_max=6), st.integers(1, 50), st.integers(1, 50))
+@given(rst.boxes(max_side=50, max_n=6), st.integers(1, 50), st.integers(1, 50))
 def test_frbbox_hypothesis(bb, h, w):
     assert_rles_equal(tmask.frPyObjects(bb, h, w), pycoco.frPyObjects(bb, h, w))
 
 
-@pytest.mark.parametrize("kind", ["random", "runs", "ones", "zeros"])
+@pytest.mark.parametrize("kind", ["random", "runs", "full", "empty"])
 def test_fruncompressed(kind):
     rng = seeded(kind, "uncompressed")
     ucs = []
     for _ in range(4):
         h, w = int(rng.integers(1, 30)), int(rng.integers(1, 30))
-        flat = make_masks(rng, h, w, 1, kind)[:, :, 0].ravel(order="F")
-        counts, value = [0], 0
-        for v in flat:
-            if v != value:
-                counts.append(0)
-                value = v
-            counts[-1] += 1
+        counts = ref.encode_counts(gen.random_mask(rng, h, w, kind))
         ucs.append({"size": [h, w], "counts": counts})
     expected = pycoco_c.frUncompressedRLE(ucs, 0, 0)
     assert_rles_equal(tmask.frUncompressedRLE(ucs, 0, 0), expected)
@@ -381,7 +363,7 @@ def test_encode_no_masks():
 
 
 def test_encode_read_only_and_broadcast():
-    m = make_masks(seeded("readonly"), 9, 7, 2, "random")
+    m = gen.random_masks(seeded("readonly"), 9, 7, 2, "random")
     ro = m.copy(order="F")
     ro.setflags(write=False)
     assert_rles_equal(tmask.encode(ro), pycoco.encode(m))
@@ -390,7 +372,7 @@ def test_encode_read_only_and_broadcast():
 
 
 def test_size_forms():
-    m = make_masks(seeded("size-forms"), 6, 5, 2, "blobs")
+    m = gen.random_masks(seeded("size-forms"), 6, 5, 2, "rectangles")
     rles = pycoco.encode(m)
     for size in ((6, 5), np.array([6, 5]), [np.int64(6), np.uint32(5)]):
         alt = [{"size": size, "counts": r["counts"]} for r in rles]
@@ -410,14 +392,14 @@ def test_numpy_int_image_size():
 
 
 def test_merge_truthy_intersect():
-    m = make_masks(seeded("truthy"), 8, 8, 3, "blobs")
+    m = gen.random_masks(seeded("truthy"), 8, 8, 3, "rectangles")
     rles = pycoco.encode(m)
     assert_rle_equal(tmask.merge(rles, intersect=2), pycoco.merge(rles, intersect=2))
     assert_rle_equal(tmask.merge(rles, 1), pycoco.merge(rles, 1))
 
 
 def test_iscrowd_forms():
-    m = make_masks(seeded("crowd-forms"), 8, 8, 3, "blobs")
+    m = gen.random_masks(seeded("crowd-forms"), 8, 8, 3, "rectangles")
     rles = pycoco.encode(m)
     expected = pycoco.iou(rles, rles[:2], [1, 0])
     for crowd in ((1, 0), np.array([True, False]), np.array([1, 0], np.uint8), [True, False]):

@@ -2,10 +2,9 @@
 
 Unlike test_differential.py these do not need pycocotools, and they also cover what
 pycocotools gets wrong: non-binary masks, counts of 2**24, 2**29 and 2**32 or more,
-zero-length runs.
+zero-length runs. Masks too large to decode are checked against the run-based oracle
+(``turborle.testing.runs``, itself checked against the dense one in test_reference.py).
 """
-
-from itertools import pairwise
 
 import numpy as np
 from hypothesis import given, settings
@@ -17,12 +16,16 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
-from maskgen import boxes, counts_and_size, make_masks, masks, polygons
 
 from turborle import mask as tmask
+from turborle.testing import generators as gen
 from turborle.testing import reference as ref
+from turborle.testing import runs as ref_runs
+from turborle.testing import strategies as rst
 
 FEW = max(10, settings().max_examples // 2)
+NONBINARY = (1, 2, 7, 128, 255)  # any nonzero byte is foreground
+HUGE = 2**20  # sides up to this: masks of up to 2**40 pixels, counts past 2**32
 
 
 def rle(counts, h, w):
@@ -41,7 +44,7 @@ def assert_area_equal(got, expected):
 # ---- dense masks -------------------------------------------------------------------------------
 
 
-@given(masks(max_side=60, max_n=4, binary=False))
+@given(rst.coco_masks(max_side=60, max_n=4, foreground=NONBINARY))
 def test_encode_decode_round_trip(m):
     h, w, n = m.shape
     rles = tmask.encode(m)
@@ -53,7 +56,7 @@ def test_encode_decode_round_trip(m):
     np.testing.assert_array_equal(decoded, (m != 0).astype(np.uint8))
 
 
-@given(masks(max_side=60, max_n=1, binary=False))
+@given(rst.coco_masks(max_side=60, max_n=1, foreground=NONBINARY))
 def test_encode_2d(m):
     m2 = np.asfortranarray(m[:, :, 0])
     h, w = m2.shape
@@ -64,7 +67,7 @@ def test_encode_2d(m):
     np.testing.assert_array_equal(tmask.decode(expected), m2 != 0)
 
 
-@given(masks(max_side=60, max_n=5))
+@given(rst.coco_masks(max_side=60, max_n=5))
 def test_area_bbox(m):
     h, w, n = m.shape
     counts = [ref.encode_counts(m[:, :, i]) for i in range(n)]
@@ -75,7 +78,7 @@ def test_area_bbox(m):
     assert int(tmask.area(rles[0])) == ref.area(counts[0])
 
 
-@given(masks(max_side=50, max_n=6), st.booleans())
+@given(rst.coco_masks(max_side=50, max_n=6), st.booleans())
 def test_merge(m, intersect):
     h, w, n = m.shape
     counts = [ref.encode_counts(m[:, :, i]) for i in range(n)]
@@ -83,18 +86,18 @@ def test_merge(m, intersect):
     assert got == rle(ref.merge(counts, h, w, intersect), h, w)
 
 
-@given(st.lists(masks(max_side=12, max_n=1), min_size=1, max_size=4),
-       st.lists(masks(max_side=12, max_n=1), min_size=1, max_size=4), st.data())
+@given(st.lists(rst.masks(max_side=12), min_size=1, max_size=4),
+       st.lists(rst.masks(max_side=12), min_size=1, max_size=4), st.data())
 def test_iou_any_sizes(dts, gts, data):
     """Pairs of different sizes included: -1 where their boxes overlap, else 0."""
     crowd = data.draw(st.lists(st.booleans(), min_size=len(gts), max_size=len(gts)))
-    dt = [(ref.encode_counts(m[:, :, 0]), *m.shape[:2]) for m in dts]
-    gt = [(ref.encode_counts(m[:, :, 0]), *m.shape[:2]) for m in gts]
+    dt = [(ref.encode_counts(m), *m.shape) for m in dts]
+    gt = [(ref.encode_counts(m), *m.shape) for m in gts]
     got = tmask.iou([rle(*x) for x in dt], [rle(*x) for x in gt], crowd)
     np.testing.assert_array_equal(got, ref.iou(dt, gt, crowd))
 
 
-@given(masks(max_side=40, max_n=6, min_n=2), st.data())
+@given(rst.coco_masks(max_side=40, max_n=6, min_n=2), st.data())
 def test_iou_same_size(m, data):
     h, w, n = m.shape
     split = data.draw(st.integers(1, n - 1))
@@ -109,7 +112,7 @@ def test_iou_same_size(m, data):
     np.testing.assert_array_equal(got, expected)
 
 
-@given(boxes(), boxes(), st.data())
+@given(rst.boxes(), rst.boxes(), st.data())
 def test_box_iou(dt, gt, data):
     crowd = data.draw(st.lists(st.booleans(), min_size=len(gt), max_size=len(gt)))
     got = np.asarray(tmask.iou(dt, gt, crowd))
@@ -121,9 +124,9 @@ def test_box_iou(dt, gt, data):
 # ---- arbitrary counts, up to 2**40 pixels ---------------------------------------------------
 
 
-@given(counts_and_size())
+@given(rst.rle_counts(max_side=HUGE))
 def test_codec_round_trip(cs):
-    counts, h, w = cs
+    (counts,), h, w = cs
     s = ref.counts_to_string(counts)
     (got,) = tmask.frUncompressedRLE([{"size": [h, w], "counts": counts}], h, w)
     assert got == {"size": [h, w], "counts": s}
@@ -132,65 +135,42 @@ def test_codec_round_trip(cs):
     assert tmask.merge([{"size": [h, w], "counts": s.decode()}]) == {"size": [h, w], "counts": s}
 
 
-@given(counts_and_size())
+@given(rst.rle_counts(max_side=HUGE))
 def test_huge_area_bbox(cs):
-    counts, h, w = cs
+    (counts,), h, w = cs
     r = rle(counts, h, w)
-    assert_area_equal(tmask.area([r, r]), [ref.area(counts)] * 2)
-    assert int(tmask.area(r)) == ref.area(counts)
-    np.testing.assert_array_equal(tmask.toBbox(r), ref.bbox(counts, h, w))
+    assert_area_equal(tmask.area([r, r]), [ref_runs.area(counts)] * 2)
+    assert int(tmask.area(r)) == ref_runs.area(counts)
+    np.testing.assert_array_equal(tmask.toBbox(r), ref_runs.bbox(counts, h, w))
 
 
-@st.composite
-def same_size_counts(draw, n_max=4):
-    counts, h, w = draw(counts_and_size())
-    others = []
-    for _ in range(draw(st.integers(0, n_max - 1))):
-        total = h * w
-        cuts = draw(st.lists(st.integers(1, max(1, total - 1)), max_size=10, unique=True))
-        edges = [0, *sorted(c for c in cuts if 0 < c < total), total]
-        runs = [b - a for a, b in pairwise(edges)]
-        others.append([0, *runs] if draw(st.booleans()) and total else runs)
-    return [counts, *others], h, w
-
-
-@given(same_size_counts(), st.booleans())
+@given(rst.rle_counts(max_side=HUGE, max_n=4), st.booleans())
 def test_huge_merge(cs, intersect):
     counts, h, w = cs
     got = tmask.merge([rle(c, h, w) for c in counts], intersect=intersect)
     if len(counts) == 1:
         expected = counts[0]
     else:
-        expected = ref.merge(counts, h, w, intersect)
+        expected = ref_runs.merge(counts, h, w, intersect)
     assert got == rle(expected, h, w)
 
 
-@given(same_size_counts(), st.data())
+@given(rst.rle_counts(max_side=HUGE, max_n=4), st.data())
 def test_huge_iou(cs, data):
     counts, h, w = cs
     items = [(c, h, w) for c in counts]
     crowd = data.draw(st.lists(st.booleans(), min_size=len(items), max_size=len(items)))
     got = tmask.iou([rle(*x) for x in items], [rle(*x) for x in items], crowd)
-    np.testing.assert_array_equal(got, ref.iou(items, items, crowd))
+    np.testing.assert_array_equal(got, ref_runs.iou(items, items, crowd))
 
 
-def _noncanonical(draw, h, w):
-    total = h * w
-    cuts = draw(st.lists(st.integers(0, total), max_size=12))  # repeats make zero runs
-    edges = [0, *sorted(cuts), total]
-    return [b - a for a, b in pairwise(edges)]
-
-
-@st.composite
-def noncanonical_counts(draw, max_side=12, n=1):
-    """``(list of counts, h, w)``: n masks of one size whose counts hold zero-length runs
+def zero_length_runs(max_side=12, n=1):
+    """``(list of counts, h, w)``: n masks of one size whose counts may hold zero-length runs
     anywhere (pycocotools and turborle accept them)."""
-    h = draw(st.integers(0, max_side))
-    w = draw(st.integers(0, max_side))
-    return [_noncanonical(draw, h, w) for _ in range(n)], h, w
+    return rst.rle_counts(max_side=max_side, min_n=n, max_n=n, canonical=False)
 
 
-@given(st.lists(noncanonical_counts(), min_size=1, max_size=3))
+@given(st.lists(zero_length_runs(), min_size=1, max_size=3))
 def test_zero_length_runs(cases):
     items = [(counts[0], h, w) for counts, h, w in cases]
     for counts, h, w in items:
@@ -203,7 +183,7 @@ def test_zero_length_runs(cases):
     np.testing.assert_array_equal(got, ref.iou(items, items, None))
 
 
-@given(noncanonical_counts(n=3), st.integers(2, 3), st.booleans())
+@given(zero_length_runs(n=3), st.integers(2, 3), st.booleans())
 def test_zero_length_runs_merge(case, n, intersect):
     counts, h, w = case
     counts = counts[:n]
@@ -217,7 +197,7 @@ def test_zero_length_runs_merge(case, n, intersect):
 # ---- polygons and boxes ------------------------------------------------------------------------
 
 
-@given(polygons(max_side=50))
+@given(rst.polygons(max_side=50))
 def test_frpoly(case):
     xy, h, w = case
     expected = rle(ref.poly_to_counts(xy, h, w), h, w)
@@ -233,14 +213,14 @@ def test_frpoly_float_coordinates(xy, h, w):
     assert tmask.frPoly([xy], h, w) == [rle(ref.poly_to_counts(xy, h, w), h, w)]
 
 
-@given(polygons(max_side=20), st.sampled_from([(0, 0), (0, 7), (7, 0)]))
+@given(rst.polygons(max_side=20), st.sampled_from([(0, 0), (0, 7), (7, 0)]))
 def test_frpoly_empty_image(case, size):
     xy, _, _ = case
     h, w = size
     assert tmask.frPoly([xy], h, w) == [rle(ref.poly_to_counts(xy, h, w), h, w)]
 
 
-@given(boxes(max_side=40, n_max=4), st.integers(1, 45), st.integers(1, 45))
+@given(rst.boxes(max_side=40, max_n=4), st.integers(1, 45), st.integers(1, 45))
 def test_frbbox(bb, h, w):
     expected = [rle(ref.box_to_counts(*b, h, w), h, w) for b in bb]
     assert tmask.frBbox(bb, h, w) == expected
@@ -261,18 +241,18 @@ class MaskAlgebra(RuleBasedStateMachine):
         self.h, self.w = h, w
         self.items = []  # (turborle RLE dict, oracle counts)
 
-    @rule(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(["random", "blobs", "runs"]))
+    @rule(seed=st.integers(0, 2**32 - 1), kind=st.sampled_from(gen.MASK_KINDS))
     def add_dense(self, seed, kind):
-        m = make_masks(np.random.default_rng(seed), self.h, self.w, 1, kind)[:, :, 0]
+        m = gen.random_mask(np.random.default_rng(seed), self.h, self.w, kind)
         self.items.append((tmask.encode(m), ref.encode_counts(m)))
 
-    @rule(case=polygons(max_side=24))
+    @rule(case=rst.polygons(max_side=24))
     def add_polygon(self, case):
         xy = case[0]
         (r,) = tmask.frPyObjects([xy], self.h, self.w)
         self.items.append((r, ref.poly_to_counts(xy, self.h, self.w)))
 
-    @rule(bb=boxes(max_side=24, n_max=1))
+    @rule(bb=rst.boxes(max_side=24, max_n=1))
     def add_box(self, bb):
         (r,) = tmask.frPyObjects(bb, self.h, self.w)
         self.items.append((r, ref.box_to_counts(*bb[0], self.h, self.w)))

@@ -1,6 +1,8 @@
-"""The numpy oracle itself, checked against pycocotools, golden vectors and dense numpy.
+"""The oracles themselves, checked against pycocotools, golden vectors and each other.
 
-The other test modules trust ``turborle.testing.reference``; this module is why they may.
+The other test modules trust ``turborle.testing.reference`` (definitions on dense masks) and
+``turborle.testing.runs`` (the same on counts alone, for huge masks); this module is why they
+may.
 """
 
 import json
@@ -13,17 +15,11 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from maskgen import (
-    KINDS,
-    POLYGON_KINDS,
-    SHAPES,
-    counts_and_size,
-    make_masks,
-    masks,
-    random_polygon,
-)
 
+from turborle.testing import generators as gen
 from turborle.testing import reference as ref
+from turborle.testing import runs as ref_runs
+from turborle.testing import strategies as rst
 
 try:
     import pycocotools._mask as pycoco_c
@@ -102,10 +98,11 @@ def test_oracle_reproduces_golden_json():
 
 # ---- the oracle against dense numpy ------------------------------------------------------------
 
+NONBINARY = (1, 2, 7, 128, 255)
 
-@given(masks(max_n=1, binary=False))
-def test_encode_decode_dense(m):
-    mask = m[:, :, 0]
+
+@given(rst.masks(dtype=np.uint8, foreground=NONBINARY))
+def test_encode_decode_dense(mask):
     counts = ref.encode_counts(mask)
     h, w = mask.shape
     assert sum(counts) == h * w
@@ -113,16 +110,33 @@ def test_encode_decode_dense(m):
     decoded = ref.decode_counts(counts, h, w)
     assert decoded.dtype == np.uint8 and decoded.flags.f_contiguous
     np.testing.assert_array_equal(decoded, mask != 0)
-    assert ref.area(counts) == int(np.count_nonzero(mask))
-    ys, xs = np.nonzero(mask)
-    if len(xs):
-        box = [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+    # Runs straight off the column-major scan, written out by hand.
+    flat = (mask != 0).ravel(order="F").tolist()
+    runs, value = [0], False
+    for pixel in flat:
+        if pixel != value:
+            runs.append(0)
+            value = pixel
+        runs[-1] += 1
+    assert counts == (runs if flat else [0])
+
+
+@given(rst.masks(max_side=12))
+def test_area_and_bbox_by_hand(mask):
+    """The tight box and the area, from a loop over the pixels."""
+    h, w = mask.shape
+    counts = ref.encode_counts(mask)
+    pixels = [(x, y) for y in range(h) for x in range(w) if mask[y, x]]
+    assert ref.area(counts) == len(pixels)
+    if pixels:
+        xs, ys = [p[0] for p in pixels], [p[1] for p in pixels]
+        box = [min(xs), min(ys), max(xs) - min(xs) + 1, max(ys) - min(ys) + 1]
     else:
         box = [0, 0, 0, 0]
     assert ref.bbox(counts, h, w) == [float(v) for v in box]
 
 
-@given(masks(max_n=4, min_n=2), st.booleans())
+@given(rst.coco_masks(max_n=4, min_n=2), st.booleans())
 def test_merge_and_iou_dense(m, intersect):
     h, w, n = m.shape
     counts = [ref.encode_counts(m[:, :, i]) for i in range(n)]
@@ -136,9 +150,66 @@ def test_merge_and_iou_dense(m, intersect):
     assert got[0, 0] == (inter / np.count_nonzero(m[:, :, 0]) if inter else 0.0)
 
 
-@given(counts_and_size())
+# ---- the run-based oracle against the dense one -----------------------------------------------
+
+OPS = ["union", "intersection", "xor", "difference"]
+
+
+@given(rst.rle_counts(max_side=24, max_n=4, canonical=False))
+def test_runs_measure_like_dense(case):
+    counts_list, h, w = case
+    for counts in counts_list:
+        assert ref_runs.area(counts) == ref.area(counts)
+        assert ref_runs.bbox(counts, h, w) == ref.bbox(counts, h, w)
+        assert ref_runs.complement(counts, h, w) == ref.complement(counts, h, w)
+    for op in OPS:
+        assert ref_runs.merge(counts_list, h, w, op=op) == ref.merge(counts_list, h, w, op=op)
+    for intersect in (False, True):
+        assert ref_runs.merge(counts_list, h, w, intersect) == \
+            ref.merge(counts_list, h, w, intersect)
+
+
+@given(st.lists(rst.rle_counts(max_side=12, max_n=2, canonical=False), min_size=1,
+                max_size=4), st.data())
+def test_runs_iou_like_dense(cases, data):
+    """Masks of several sizes: -1 where sizes differ and boxes overlap, crowd and not."""
+    items = [(counts, h, w) for counts_list, h, w in cases for counts in counts_list]
+    split = data.draw(st.integers(0, len(items)))
+    dt, gt = items[:split] or items, items[split:] or items
+    crowd = data.draw(st.lists(st.booleans(), min_size=len(gt), max_size=len(gt)))
+    np.testing.assert_array_equal(ref_runs.iou(dt, gt, crowd), ref.iou(dt, gt, crowd))
+    np.testing.assert_array_equal(ref_runs.iou(dt, gt, None), ref.iou(dt, gt, None))
+
+
+def test_runs_edge_cases():
+    assert ref_runs.merge([], 0, 0) == ref.merge([], 0, 0) == []
+    for h, w in [(0, 0), (0, 5), (5, 0)]:
+        assert ref_runs.complement([0], h, w) == ref.complement([0], h, w) == [0]
+        assert ref_runs.bbox([0], h, w) == ref.bbox([0], h, w) == [0.0] * 4
+        assert ref_runs.merge([[0], [0]], h, w, op="xor") == [0]
+    assert ref_runs.iou([], [([4], 2, 2)], None) == ref.iou([], [([4], 2, 2)], None) == []
+    for bad in ([1, 2], [5, -1]):
+        for oracle in (ref, ref_runs):
+            with pytest.raises(ValueError):
+                oracle.bbox(bad, 2, 2)
+            with pytest.raises(ValueError):
+                oracle.merge([bad, [4]], 2, 2)
+    with pytest.raises(ValueError, match="op"):
+        ref_runs.merge([[4]], 2, 2, op="nand")  # type: ignore[arg-type]
+
+
+@given(rst.boxes(max_side=30), st.integers(0, 30), st.integers(0, 30))
+def test_box_is_the_polygon_of_its_corners(bb, h, w):
+    """The closed-form box rasteriser agrees with the polygon walk of the box's corners
+    (pycocotools rasterises boxes that way; the two are written independently)."""
+    for x, y, bw, bh in bb.tolist():
+        corners = [x, y, x, y + bh, x + bw, y + bh, x + bw, y]
+        assert ref.box_to_counts(x, y, bw, bh, h, w) == ref.poly_to_counts(corners, h, w)
+
+
+@given(rst.rle_counts(max_side=2**20))
 def test_codec_round_trip_huge_counts(cs):
-    counts, h, w = cs
+    (counts,), h, w = cs
     assert sum(counts) == h * w
     s = ref.counts_to_string(counts)
     assert all(48 <= b <= 111 for b in s)
@@ -190,11 +261,11 @@ def pycoco_decode(rles):
 
 
 @needs_pycocotools
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("kind", gen.MASK_KINDS)
+@pytest.mark.parametrize("shape", gen.SHAPES)
 def test_encode_matches_pycocotools(shape, kind):
     rng = np.random.default_rng(zlib.crc32(repr((shape, kind)).encode()))
-    m = make_masks(rng, *shape, 2, kind)
+    m = gen.random_masks(rng, *shape, 2, kind)
     expected = pycoco.encode(m)
     for i in range(2):
         counts = ref.encode_counts(m[:, :, i])
@@ -210,7 +281,7 @@ def test_encode_matches_pycocotools(shape, kind):
 
 @needs_pycocotools
 @settings(max_examples=max(10, settings().max_examples))
-@given(masks(max_side=30, max_n=5, min_n=2), st.data())
+@given(rst.coco_masks(max_side=30, max_n=5, min_n=2), st.data())
 def test_merge_iou_match_pycocotools(m, data):
     h, w, n = m.shape
     rles = pycoco.encode(m)
@@ -229,7 +300,7 @@ def test_iou_size_mismatch_matches_pycocotools():
     rng = np.random.default_rng(7)
     for _ in range(200):
         shapes = [(int(rng.integers(1, 12)), int(rng.integers(1, 12))) for _ in range(4)]
-        ms = [make_masks(rng, h, w, 1, "blobs")[:, :, 0] for h, w in shapes]
+        ms = [gen.random_mask(rng, h, w, "rectangles") for h, w in shapes]
         rles = [pycoco.encode(_fortran(x)) for x in ms]
         items = [(ref.encode_counts(x), *x.shape) for x in ms]
         crowd = [bool(c) for c in rng.integers(0, 2, 2)]
@@ -253,12 +324,12 @@ def test_box_iou_bit_identical(dt, gt, data):
 
 
 @needs_pycocotools
-@pytest.mark.parametrize("kind", POLYGON_KINDS)
+@pytest.mark.parametrize("kind", gen.POLYGON_KINDS)
 def test_poly_matches_pycocotools(kind):
-    rng = np.random.default_rng(POLYGON_KINDS.index(kind))
+    rng = np.random.default_rng(gen.POLYGON_KINDS.index(kind))
     for _ in range(60):
         h, w = int(rng.integers(1, 40)), int(rng.integers(1, 40))
-        xy = random_polygon(rng, h, w, kind)
+        xy = gen.random_polygon(rng, h, w, kind)
         expected = pycoco_c.frPoly([xy], h, w)[0]["counts"]
         assert ref.counts_to_string(ref.poly_to_counts(xy, h, w)) == expected, (xy, h, w)
 
@@ -266,14 +337,9 @@ def test_poly_matches_pycocotools(kind):
 @needs_pycocotools
 def test_box_matches_pycocotools():
     rng = np.random.default_rng(11)
-    for i in range(300):
+    for _ in range(300):
         h, w = int(rng.integers(1, 30)), int(rng.integers(1, 30))
-        b = rng.uniform(-5, 35, 4)
-        b[2:] = np.abs(b[2:])
-        if i % 3 == 0:
-            b = np.round(b * 2) / 2
-        elif i % 3 == 1:
-            b = np.round(b * 10) / 10
+        b = gen.random_boxes(rng, 1, h, w)[0]
         expected = pycoco_c.frBbox(b.reshape(1, 4), h, w)[0]["counts"]
         assert ref.counts_to_string(ref.box_to_counts(*b, h, w)) == expected, (b, h, w)
 

@@ -2,8 +2,9 @@
 
 The machine keeps a few ``(RLEBatch, dense masks)`` pairs. Each rule derives a new pair
 from old ones with turborle (encode, merge with every op, complement, slicing, concat, COCO,
-fal in both orders and bases, pickle) and the same step with numpy on the dense masks; after
-every step each batch must decode to its masks and have the oracle's areas and boxes.
+fal in both orders and bases, pickle) and the same step with the oracle on the dense masks;
+after every step each batch must hold the oracle's counts of its masks, decode to them and
+have the oracle's areas and boxes.
 """
 
 from __future__ import annotations
@@ -35,19 +36,6 @@ MAX_SIDE = 12
 OPS: list[Literal["union", "intersection", "xor", "difference"]] = [
     "union", "intersection", "xor", "difference"]
 PICK = st.integers(0, 2**16)
-
-
-def combine(masks: Dense, op: str) -> npt.NDArray[np.uint8]:
-    stack = np.stack(masks).astype(bool)
-    if op == "union":
-        out = stack.any(axis=0)
-    elif op == "intersection":
-        out = stack.all(axis=0)
-    elif op == "xor":
-        out = np.logical_xor.reduce(stack, axis=0)
-    else:
-        out = stack[0] & ~stack[1:].any(axis=0)
-    return np.asarray(out, dtype=np.uint8)
 
 
 class BatchMachine(RuleBasedStateMachine):
@@ -83,11 +71,10 @@ class BatchMachine(RuleBasedStateMachine):
         uniform = [p for p in self.pairs if len(p[0]) and len({m.shape for m in p[1]}) == 1]
         batch, dense = uniform[i % len(uniform)]
         merged = turborle.merge(batch, op)  # type: ignore[arg-type]
-        expected = combine(dense, op)
         h, w = dense[0].shape
         counts = [ref.encode_counts(m) for m in dense]
-        assert ref.merge(counts, h, w, op=op) == ref.encode_counts(expected)  # type: ignore[arg-type]
-        self.add(merged, [expected])
+        expected = ref.merge(counts, h, w, op=op)  # type: ignore[arg-type]
+        self.add(merged, [ref.decode_counts(expected, h, w)])
 
     @precondition(lambda self: self.pairs)
     @rule(i=PICK)
@@ -125,9 +112,7 @@ class BatchMachine(RuleBasedStateMachine):
         objs = batch.to_coco()
         assert [o["counts"] for o in objs] == [
             ref.counts_to_string(ref.encode_counts(m)).decode("ascii") for m in dense]
-        again = turborle.from_coco(objs)
-        assert again == batch
-        self.add(again, dense)
+        self.add(turborle.from_coco(objs), dense)
 
     @precondition(lambda self: self.pairs)
     @rule(i=PICK, base=st.sampled_from([0, 1]), order=st.sampled_from(["C", "F"]))
@@ -138,17 +123,13 @@ class BatchMachine(RuleBasedStateMachine):
         # fal text has no size: parse each mask with its own.
         parts = [turborle.from_fal(t, m.shape[0], m.shape[1], base, order)
                  for t, m in zip(texts, dense)]
-        again = turborle.concat(parts)
-        assert again == batch
-        self.add(again, dense)
+        self.add(turborle.concat(parts), dense)
 
     @precondition(lambda self: self.pairs)
     @rule(i=PICK)
     def pickle_round_trip(self, i: int) -> None:
         batch, dense = self.pick(i)
-        again = pickle.loads(pickle.dumps(batch))
-        assert again == batch
-        self.add(again, dense)
+        self.add(pickle.loads(pickle.dumps(batch)), dense)
 
     @precondition(lambda self: self.pairs)
     @rule(i=PICK, j=PICK, crowd=st.booleans())
@@ -170,6 +151,8 @@ class BatchMachine(RuleBasedStateMachine):
             if not dense:
                 continue
             counts = [ref.encode_counts(m) for m in dense]
+            for k, c in enumerate(counts):  # every batch here holds canonical counts
+                assert batch.counts[int(batch.offsets[k]):int(batch.offsets[k + 1])].tolist() == c
             np.testing.assert_array_equal(
                 turborle.area(batch), np.array([ref.area(c) for c in counts], dtype=np.uint64))
             np.testing.assert_array_equal(

@@ -1,13 +1,17 @@
-"""The public hypothesis strategies of ``turborle.testing`` produce what they promise.
+"""The public generators and hypothesis strategies of ``turborle.testing`` produce what they
+promise.
 
-Valid examples are checked against the numpy oracle (``turborle.testing.reference``), not
-against turborle alone, then fed to turborle, which must accept them and round-trip them.
-Every malformed example must be rejected by the oracle and by turborle with a ValueError or
-TypeError: never accepted, never a crash.
+Valid examples are checked against the numpy oracle (``turborle.testing.reference``, or
+``turborle.testing.runs`` for masks too large to decode), not against turborle alone, then
+fed to turborle, which must accept them and round-trip them. Every malformed example must be
+rejected by the oracle and by turborle with a ValueError or TypeError: never accepted, never
+a crash.
 """
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any, Literal
 
 import numpy as np
@@ -18,7 +22,9 @@ from hypothesis import strategies as st
 
 import turborle
 from turborle import mask as tmask
+from turborle.testing import generators as gen
 from turborle.testing import reference as ref
+from turborle.testing import runs as ref_runs
 from turborle.testing import strategies as rst
 
 # Enough examples to see every kind of mask, but quick in the default ("dev") profile.
@@ -130,13 +136,32 @@ def test_masks_density() -> None:
     assert find(rst.masks(min_side=4, max_side=4, density=1.0), lambda m: True).all()
 
 
+@settings(max_examples=MANY)
+@given(st.data())
+def test_coco_masks_are_in_pycocotools_layout(data: st.DataObject) -> None:
+    foreground = data.draw(st.sampled_from([(1,), (1, 2, 255), (7,)]))
+    m = data.draw(rst.coco_masks(max_side=12, min_n=1, max_n=3, foreground=foreground))
+    assert m.ndim == 3 and 1 <= m.shape[2] <= 3 and all(side <= 12 for side in m.shape[:2])
+    assert m.dtype == np.uint8 and m.flags.f_contiguous
+    assert set(np.unique(m).tolist()) <= {0, *foreground}
+
+
+def test_masks_with_several_foreground_values_are_non_binary() -> None:
+    m = find(rst.masks(dtype=np.uint8, foreground=(1, 2, 200)),
+             lambda m: len(set(np.unique(m).tolist()) - {0}) > 1)
+    assert m.dtype == np.uint8
+
+
 def test_bad_strategy_arguments_are_refused() -> None:
     from hypothesis.errors import InvalidArgument
 
     for make in (lambda: rst.masks(min_side=3, max_side=2), lambda: rst.masks(min_side=-1),
                  lambda: rst.masks(density=1.5), lambda: rst.polygons(min_vertices=2),
                  lambda: rst.malformed_coco_strings(reasons=["nope"]),
-                 lambda: rst.fal_strings(start_base=2)):
+                 lambda: rst.fal_strings(start_base=2), lambda: rst.masks(foreground=[0]),
+                 lambda: rst.masks(foreground=[]), lambda: rst.masks(foreground=[256]),
+                 lambda: rst.masks(dtype=bool, foreground=[1, 2]),
+                 lambda: rst.boxes(min_n=3, max_n=2), lambda: rst.rle_counts(min_n=2, max_n=1)):
         with pytest.raises(InvalidArgument):
             make().example()
 
@@ -190,8 +215,31 @@ def test_coco_dicts_of_large_masks(obj: dict[str, Any]) -> None:
     counts, h, w = reference_counts(obj)
     batch = turborle.from_coco(obj)
     assert batch.to_coco() == [{"size": [h, w], "counts": coco_string(counts)}]
-    assert int(turborle.area(batch)[0]) == ref.area(counts)
-    np.testing.assert_array_equal(turborle.bbox(batch)[0], ref.bbox(counts, h, w))
+    assert int(turborle.area(batch)[0]) == ref_runs.area(counts)
+    np.testing.assert_array_equal(turborle.bbox(batch)[0], ref_runs.bbox(counts, h, w))
+
+
+@settings(max_examples=MANY)
+@given(st.data())
+def test_rle_counts_are_valid(data: st.DataObject) -> None:
+    lo = data.draw(st.integers(0, 40))
+    hi = data.draw(st.integers(lo, 2**20))
+    n_lo = data.draw(st.integers(0, 3))
+    canonical = data.draw(st.booleans())
+    counts_list, h, w = data.draw(rst.rle_counts(lo, hi, n_lo, n_lo + 2, canonical))
+    assert lo <= h <= hi and lo <= w <= hi and n_lo <= len(counts_list) <= n_lo + 2
+    for counts in counts_list:
+        assert sum(counts) == h * w and all(c >= 0 for c in counts)
+        if canonical:
+            assert counts == ref.canonical_counts(counts)
+
+
+def test_rle_counts_cover_the_edge_cases() -> None:
+    huge = rst.rle_counts(max_side=2**20, max_n=3, canonical=False)
+    find(huge, lambda c: c[1] * c[2] >= 2**32 and any(len(x) > 2 for x in c[0]))
+    find(huge, lambda c: c[1] * c[2] <= 16)
+    find(huge, lambda c: any(x != ref.canonical_counts(x) for x in c[0]))
+    find(huge, lambda c: any(x and x[0] == 0 for x in c[0]))  # starts with foreground
 
 
 # ---- fal text ----------------------------------------------------------------------------------
@@ -212,7 +260,9 @@ def test_fal_strings_are_valid_and_round_trip(base: int, order: Any, data: st.Da
     if h * w:
         np.testing.assert_array_equal(turborle.decode(batch)[0], dense)
     # bytes are read like str
-    assert turborle.from_fal(text.encode("ascii"), h, w, base, order) == batch
+    from_bytes = turborle.from_fal(text.encode("ascii"), h, w, base, order)
+    assert from_bytes.to_coco() == [
+        {"size": [h, w], "counts": coco_string(ref.encode_counts(dense))}]
 
 
 @settings(max_examples=max(10, MANY // 5))
@@ -244,6 +294,20 @@ def test_polygons_cover_the_edge_cases() -> None:
     find(rst.polygons(), lambda c: any(v > c[2] + 1 for v in c[0][::2]))
     find(rst.polygons(), lambda c: len(set(zip(c[0][::2], c[0][1::2]))) < len(c[0]) // 2)
     find(rst.polygons(), lambda c: ref.area(ref.poly_to_counts(*c)) == 0)
+
+
+@settings(max_examples=MANY)
+@given(st.integers(0, 50), st.integers(1, 3), st.data())
+def test_boxes_respect_their_parameters(side: int, n: int, data: st.DataObject) -> None:
+    bb = data.draw(rst.boxes(max_side=side, min_n=n, max_n=n + 2))
+    assert bb.dtype == np.float64 and bb.shape[1] == 4 and n <= len(bb) <= n + 2
+    assert np.isfinite(bb).all() and (bb[:, 2:] >= 0).all()
+
+
+def test_boxes_cover_the_edge_cases() -> None:
+    find(rst.boxes(), lambda b: (b[:, 2:] == 0).any())
+    find(rst.boxes(), lambda b: (b[:, :2] < 0).any())
+    find(rst.boxes(), lambda b: ((b * 2) % 1 != 0).any() and ((b * 10) % 1 == 0).all())
 
 
 # ---- malformed COCO dicts ----------------------------------------------------------------------
@@ -323,14 +387,15 @@ def test_ops_on_coco_dicts(side_log: int, n: int, op: Any, data: st.DataObject) 
                                      max_side=side)) for _ in range(n)]
     counts = [reference_counts(o)[0] for o in objs]
     batch = turborle.from_coco(objs)
+    oracle: Any = ref if side * side <= 4096 else ref_runs  # sides up to 3000: 9e6 pixels
 
     def read(out: turborle.RLEBatch) -> list[list[int]]:
         assert all(o["size"] == [side, side] for o in out.to_coco())
         return [ref.canonical_counts(ref.string_to_counts(o["counts"])) for o in out.to_coco()]
 
-    assert read(turborle.merge(batch, op)) == [ref.merge(counts, side, side, op=op)]
-    assert read(turborle.complement(batch)) == [ref.complement(c, side, side) for c in counts]
-    boxes = [ref.bbox(c, side, side) for c in counts]
+    assert read(turborle.merge(batch, op)) == [oracle.merge(counts, side, side, op=op)]
+    assert read(turborle.complement(batch)) == [oracle.complement(c, side, side) for c in counts]
+    boxes = [oracle.bbox(c, side, side) for c in counts]
     np.testing.assert_array_equal(turborle.bbox(batch), np.array(boxes).reshape(-1, 4))
 
 
@@ -345,3 +410,117 @@ def test_merge_of_one_non_canonical_mask_is_canonical(op: Any) -> None:
     assert turborle.merge(turborle.from_coco([obj, obj]), op).to_coco()[0]["counts"] in ("13", "4")
     assert turborle.merge(turborle.from_coco([obj]), op).to_coco() == [
         {"size": [2, 2], "counts": "13"}]
+
+
+# ---- seeded generators ---------------------------------------------------------------------------
+
+
+def seeded(seed: int = 0) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+@pytest.mark.parametrize("shape", gen.SHAPES, ids=str)
+@pytest.mark.parametrize("kind", gen.MASK_KINDS)
+def test_random_mask_kinds(shape: tuple[int, int], kind: str) -> None:
+    m = gen.random_mask(seeded(), *shape, kind)
+    assert m.shape == shape and m.dtype == np.uint8 and m.flags.c_contiguous
+    assert set(np.unique(m).tolist()) <= {0, 1}
+    np.testing.assert_array_equal(m, gen.random_mask(seeded(), *shape, kind))  # seeded
+    if m.size == 0:
+        return
+    area = int(m.sum())
+    if kind == "empty":
+        assert area == 0
+    elif kind == "full":
+        assert area == m.size
+    elif kind == "single":
+        assert area == 1
+    elif kind == "checker":
+        signed = m.astype(np.int8)  # neighbours always differ
+        assert (np.diff(signed, axis=0) != 0).all() and (np.diff(signed, axis=1) != 0).all()
+    elif kind == "runs":
+        in_c = len(ref.fal_to_runs(ref.mask_to_fal(m, order="C"), *shape))
+        in_f = len(ref.fal_to_runs(ref.mask_to_fal(m, order="F"), *shape))
+        assert min(in_c, in_f) <= 3
+    elif kind == "rectangles":  # one to three rectangles of at least one pixel
+        assert area > 0
+        assert len(ref.fal_to_runs(ref.mask_to_fal(m), *shape)) <= 3 * shape[0]
+
+
+def test_random_mask_density_and_kinds_seen() -> None:
+    rng = seeded(3)
+    assert abs(gen.random_mask(rng, 200, 200, "random", density=0.3).mean() - 0.3) < 0.02
+    assert gen.random_mask(rng, 200, 200, "sparse").mean() < 0.02
+    assert gen.random_mask(rng, 200, 200, "dense").mean() > 0.98
+    with pytest.raises(ValueError, match="kind"):
+        gen.random_mask(rng, 3, 3, "blobs")
+
+
+def test_random_masks_layout_and_kind_cycle() -> None:
+    m = gen.random_masks(seeded(), 7, 5, 2 * len(gen.MASK_KINDS))
+    assert m.shape == (7, 5, 18) and m.dtype == np.uint8 and m.flags.f_contiguous
+    assert not m[:, :, 0].any() and not m[:, :, 9].any()  # "empty", twice round
+    assert m[:, :, 1].all() and m[:, :, 10].all()  # "full"
+    one_kind = gen.random_masks(seeded(), 7, 5, 3, "single")
+    assert one_kind.sum(axis=(0, 1)).tolist() == [1, 1, 1]
+
+
+@pytest.mark.parametrize("kind", gen.POLYGON_KINDS)
+def test_random_polygon_kinds(kind: str) -> None:
+    rng = seeded(gen.POLYGON_KINDS.index(kind))
+    for _ in range(30):
+        h, w = int(rng.integers(1, 40)), int(rng.integers(1, 40))
+        k = int(rng.integers(3, 9))
+        xy = gen.random_polygon(rng, h, w, kind, k)
+        assert len(xy) == 2 * k and all(isinstance(v, float) and np.isfinite(v) for v in xy)
+        points = list(zip(xy[::2], xy[1::2]))
+        if kind == "inside":
+            assert all(0 <= x <= w and 0 <= y <= h for x, y in points)
+        elif kind in ("integer", "halves", "tenths"):
+            scale = {"integer": 1, "halves": 2, "tenths": 10}[kind]
+            assert all(abs(v * scale - round(v * scale)) < 1e-9 for v in xy)
+        elif kind == "collinear":
+            (x0, y0), (x1, y1) = points[0], points[1]
+            for x, y in points:
+                assert abs((x1 - x0) * (y - y0) - (y1 - y0) * (x - x0)) < 1e-6 * (1 + w * h)
+    with pytest.raises(ValueError, match="kind"):
+        gen.random_polygon(rng, 5, 5, "star")
+
+
+def test_random_polygon_repeats_vertices() -> None:
+    rng = seeded(1)
+    polys = [gen.random_polygon(rng, 9, 9, "repeated", 6) for _ in range(20)]
+    assert any(len(set(zip(p[::2], p[1::2]))) < 6 for p in polys)
+
+
+def test_random_boxes() -> None:
+    bb = gen.random_boxes(seeded(), 500, 20, 30)
+    assert bb.shape == (500, 4) and bb.dtype == np.float64 and (bb[:, 2:] >= 0).all()
+    whole = (bb % 1 == 0).mean()
+    halves = ((bb * 2) % 1 == 0).mean()
+    assert 0.2 < whole < halves < 1  # whole numbers, halves and other values all appear
+    assert (bb[:, 0] < 0).any() and (bb[:, 0] > 30).any()  # left of and right of the image
+
+
+@pytest.mark.parametrize("total", [0, 1, 7, 1000, 2**40])
+def test_random_runs_and_counts(total: int) -> None:
+    rng = seeded(total)
+    for _ in range(50):
+        runs = gen.random_runs(rng, total)
+        assert all(0 <= a < b <= total for a, b in runs)
+        assert all(b1 < a2 for (_, b1), (a2, _) in zip(runs, runs[1:]))  # apart, ascending
+        counts = gen.random_counts(rng, total, 1)
+        assert sum(counts) == total and counts == ref.canonical_counts(counts)
+        loose = gen.with_zero_runs(rng, counts)
+        assert 0 in loose[1:] and ref.canonical_counts(loose) == counts
+
+
+def test_numpy_parts_import_without_hypothesis() -> None:
+    code = ("import sys; sys.modules['hypothesis'] = None\n"
+            "import numpy as np\n"
+            "from turborle.testing import generators, reference, runs\n"
+            "m = generators.random_masks(np.random.default_rng(0), 4, 3, 9)\n"
+            "assert runs.area(reference.encode_counts(m[:, :, 1])) == 12\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 0, done.stderr

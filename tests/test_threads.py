@@ -14,12 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
-from maskgen import make_masks, random_polygon
 
 import turborle
 from turborle import _core
 from turborle import mask as tmask
 from turborle.testing import reference as ref
+from turborle.testing.generators import random_masks, random_polygon
 
 THREADS = 8
 ROUNDS = 4  # calls per thread and operation
@@ -29,7 +29,7 @@ ROUNDS = 4  # calls per thread and operation
 def inputs():
     rng = np.random.default_rng(1234)
     h, w = 240, 320
-    parts = [make_masks(rng, h, w, 4, kind) for kind in ("random", "blobs", "runs", "sparse")]
+    parts = [random_masks(rng, h, w, 4, kind) for kind in ("random", "rectangles", "runs", "sparse")]
     masks = np.asfortranarray(np.concatenate(parts, axis=2))
     rles = tmask.encode(masks)
     polys = [random_polygon(rng, h, w, kind) for kind in ("inside", "outside", "tenths") * 4]

@@ -205,6 +205,8 @@ def convert(args: argparse.Namespace) -> int:
     """Convert ``args.input`` to ``args.output`` (see :func:`register` for the flags)."""
     from tqdm import tqdm  # type: ignore[import-untyped]
 
+    from turborle import RLEError
+
     size: tuple[int, int] | None = args.size
     total = os.path.getsize(args.input) if args.input != "-" else 0
     with _input(args.input) as src, _output(args.output) as out:
@@ -219,6 +221,10 @@ def convert(args: argparse.Namespace) -> int:
             for start, chunk in _chunks(items, CHUNK):
                 try:
                     batch = _to_batch(chunk, kind, size, args.start_base)
+                except RLEError as exc:  # the mask counted from the input's start
+                    if exc.item != "mask" or exc.index is None or start == 0:
+                        raise
+                    raise ValueError(f"mask {start + exc.index}: {exc.reason}") from None
                 except ValueError as exc:
                     if start == 0:
                         raise

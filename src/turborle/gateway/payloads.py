@@ -14,7 +14,6 @@ import base64
 import binascii
 import json
 import math
-import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -288,14 +287,12 @@ def sniff(data: bytes, height: int, width: int, what: str) -> Part:
                                f"(starts {data[:16]!r})")
 
 
-_MASK_INDEX = re.compile(r"^mask (\d+)")
-
-
 def _renumbered(exc: Exception, offset: int) -> str:
-    """The core's message about a payload's mask, its index counted from the answer's first
-    mask (the payload's masks start at ``offset``). The only place that reads a mask index
-    out of a message: it goes once the core's errors carry the index as an attribute."""
-    return _MASK_INDEX.sub(lambda m: f"mask {int(m.group(1)) + offset}", str(exc))
+    """The error's message, a mask counted from the answer's first mask (the payload's
+    masks start at ``offset``)."""
+    if isinstance(exc, turborle.RLEError) and exc.item == "mask" and exc.index is not None:
+        return f"mask {exc.index + offset}: {exc.reason}"
+    return str(exc)
 
 
 def _parse_part(part: Part, offset: int, height: int, width: int, s: Settings) -> RLEBatch:
@@ -307,8 +304,10 @@ def _parse_part(part: Part, offset: int, height: int, width: int, s: Settings) -
             for i in range(len(batch)):
                 size = (int(batch.heights[i]), int(batch.widths[i]))
                 if size != (height, width):
-                    raise ValueError(f"mask {i}: size {size[0]}x{size[1]} (HxW) is not the "
-                                     f"size of the image sent, {height}x{width}")
+                    reason = (f"size {size[0]}x{size[1]} (HxW) is not the size of the image "
+                              f"sent, {height}x{width}")
+                    raise turborle.RLEError(f"mask {i}: {reason}", reason=reason,
+                                            item="mask", index=i)
         else:
             batch = turborle.encode(np.stack(part.items))
     except (ValueError, TypeError) as exc:

@@ -1,11 +1,19 @@
 """Testing helpers for turborle, and for projects that write or read RLE masks.
 
-``turborle.testing.reference`` is a slow, pure-numpy oracle of every operation of
-``turborle.mask`` and of the fal / Kaggle dialect; the test suite checks the compiled core
-against it. ``turborle.testing.strategies`` holds hypothesis strategies (masks, RLE batches,
-COCO dicts, fal text, polygons, and malformed input labelled with its reason) for
-property-based harnesses; its names are also available here. Importing them needs
-``hypothesis``; ``reference`` does not.
+``turborle.testing.reference``
+    A slow, pure-numpy oracle of every operation of ``turborle.mask`` and of the fal /
+    Kaggle dialect; measurements and operations are their definitions on decoded masks.
+``turborle.testing.runs``
+    The same measurements and operations on counts alone, for masks too large to decode.
+``turborle.testing.generators``
+    Seeded generators of masks, polygons, boxes and counts (numpy only).
+``turborle.testing.strategies``
+    Hypothesis strategies built on the generators (masks, RLE batches, COCO dicts, counts,
+    fal text, polygons, boxes, and malformed input labelled with its reason); their names are
+    also available here. Importing them needs ``hypothesis``; the other modules do not.
+
+The test suite draws its input from ``generators`` and ``strategies`` and checks the compiled
+core against ``reference`` (and ``runs`` where masks are too large to decode).
 """
 
 from __future__ import annotations
@@ -13,14 +21,16 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from turborle.testing import reference
+from turborle.testing import generators, reference, runs
 
 if TYPE_CHECKING:
     from turborle.testing import strategies
     from turborle.testing.strategies import (
         COCO_REASONS,
         FAL_REASONS,
+        boxes,
         coco_dicts,
+        coco_masks,
         fal_strings,
         malformed_coco_strings,
         malformed_fal_strings,
@@ -28,12 +38,15 @@ if TYPE_CHECKING:
         polygons,
         rle_batches,
         rle_batches_and_masks,
+        rle_counts,
     )
 
 _STRATEGIES = (
     "COCO_REASONS",
     "FAL_REASONS",
+    "boxes",
     "coco_dicts",
+    "coco_masks",
     "fal_strings",
     "malformed_coco_strings",
     "malformed_fal_strings",
@@ -41,9 +54,10 @@ _STRATEGIES = (
     "polygons",
     "rle_batches",
     "rle_batches_and_masks",
+    "rle_counts",
 )
 
-__all__ = ["reference", "strategies", *_STRATEGIES]
+__all__ = ["generators", "reference", "runs", "strategies", *_STRATEGIES]
 
 
 def __getattr__(name: str) -> Any:

@@ -14,13 +14,16 @@ so nothing here wraps, whatever the size of the mask.
 The canonical counts of a mask have no zero-length run except possibly the first, and sum
 to ``h*w``; an empty (``h*w == 0``) mask is ``[0]``. Functions that build counts return
 canonical counts; functions that read counts accept zero-length runs anywhere.
+
+Measurements and operations (``area``, ``bbox``, ``merge``, ``complement``, ``iou``) decode
+their masks and apply the definition with numpy, so they suit masks of up to a few million
+pixels; ``turborle.testing.runs`` computes the same on counts alone, for larger masks.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
@@ -247,19 +250,11 @@ def string_to_counts(s: bytes | str) -> list[int]:
     return counts
 
 
-# ---- measurements ------------------------------------------------------------------------------
-
-
-def _foreground_runs(counts: Sequence[int]) -> list[tuple[int, int]]:
-    """Half-open linear intervals ``[start, end)`` of the non-empty foreground runs."""
-    runs: list[tuple[int, int]] = []
-    pos = 0
-    for i, c in enumerate(counts):
-        c = int(c)
-        if i % 2 == 1 and c > 0:
-            runs.append((pos, pos + c))
-        pos += c
-    return runs
+# ---- measurements and operations, on dense masks ---------------------------------------------
+#
+# Each is its definition, computed with numpy on the decoded masks: obviously right, and
+# sized for masks of up to a few million pixels. turborle.testing.runs computes the same on
+# counts alone, for masks too large to decode, and is tested against these.
 
 
 def runs_to_counts(runs: Iterable[tuple[int, int]], total: int) -> list[int]:
@@ -274,8 +269,29 @@ def runs_to_counts(runs: Iterable[tuple[int, int]], total: int) -> list[int]:
 
 
 def area(counts: Sequence[int]) -> int:
-    """Return the number of foreground pixels (the sum of the odd-indexed counts)."""
-    return sum(int(c) for c in counts[1::2])
+    """Return the number of foreground pixels.
+
+    Parameters
+    ----------
+    counts : sequence of int
+        Run lengths starting with background (zero-length runs allowed).
+
+    Returns
+    -------
+    int
+        The foreground pixels of the decoded scan, counted.
+    """
+    total = sum(int(c) for c in counts)
+    return int(np.count_nonzero(decode_counts(counts, total, 1)))
+
+
+def _tight_box(mask: npt.NDArray[Any]) -> list[float]:
+    """``[x, y, width, height]`` of the nonzero pixels of a 2-D mask; zeros when none."""
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return [0.0, 0.0, 0.0, 0.0]
+    x0, x1, y0, y1 = int(xs.min()), int(xs.max()), int(ys.min()), int(ys.max())
+    return [float(x0), float(y0), float(x1 - x0 + 1), float(y1 - y0 + 1)]
 
 
 def bbox(counts: Sequence[int], h: int, w: int) -> list[float]:
@@ -291,56 +307,10 @@ def bbox(counts: Sequence[int], h: int, w: int) -> list[float]:
     Returns
     -------
     list of float
+        The smallest box holding every foreground pixel of the decoded mask;
         ``[0.0, 0.0, 0.0, 0.0]`` for a mask with no foreground.
     """
-    counts = _check_counts(counts, h, w)
-    runs = _foreground_runs(counts)
-    if not runs:
-        return [0.0, 0.0, 0.0, 0.0]
-    xs, xe, ys, ye = w, -1, h, -1
-    for start, end in runs:
-        x0, y0 = divmod(start, h)
-        x1, y1 = divmod(end - 1, h)
-        xs, xe = min(xs, x0), max(xe, x1)
-        if x0 == x1:
-            ys, ye = min(ys, y0), max(ye, y1)
-        else:
-            # The run covers the bottom of column x0 and the top of column x1.
-            ys, ye = 0, h - 1
-    return [float(xs), float(ys), float(xe - xs + 1), float(ye - ys + 1)]
-
-
-def _intersect_runs(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Intersection of two sorted lists of disjoint half-open intervals."""
-    out: list[tuple[int, int]] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        start = max(a[i][0], b[j][0])
-        end = min(a[i][1], b[j][1])
-        if start < end:
-            out.append((start, end))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def _union_runs(runs: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Union of half-open intervals, as sorted disjoint intervals."""
-    out: list[tuple[int, int]] = []
-    for start, end in sorted(runs):
-        if out and start <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], end))
-        else:
-            out.append((start, end))
-    return out
-
-
-def _covered(runs: list[tuple[int, int]], pos: int) -> bool:
-    """Whether linear index ``pos`` lies in one of the sorted disjoint intervals ``runs``."""
-    i = bisect_right(runs, (pos, math.inf)) - 1
-    return i >= 0 and runs[i][0] <= pos < runs[i][1]
+    return _tight_box(decode_counts(counts, h, w))
 
 
 def merge(
@@ -379,27 +349,16 @@ def merge(
         raise ValueError(f"unknown merge op {op!r}")
     if len(list_of_counts) == 0:
         return []
-    runs = [_foreground_runs(_check_counts(c, h, w)) for c in list_of_counts]
-    if op == "intersection":
-        result = runs[0]
-        for other in runs[1:]:
-            result = _intersect_runs(result, other)
-        return runs_to_counts(result, h * w)
+    stack = np.stack([decode_counts(c, h, w) != 0 for c in list_of_counts])
     if op == "union":
-        return runs_to_counts(_union_runs(r for mask_runs in runs for r in mask_runs), h * w)
-    # xor / difference: cut the scan at every run boundary of every mask; each piece between
-    # two consecutive cuts is uniform in every mask, so test its first pixel.
-    cuts = sorted({0, h * w, *(p for mask_runs in runs for run in mask_runs for p in run)})
-    pieces: list[tuple[int, int]] = []
-    for start, end in pairwise(cuts):
-        inside = [_covered(mask_runs, start) for mask_runs in runs]
-        if op == "xor":
-            keep = sum(inside) % 2 == 1
-        else:
-            keep = inside[0] and not any(inside[1:])
-        if keep:
-            pieces.append((start, end))
-    return runs_to_counts(_union_runs(pieces), h * w)
+        combined = np.logical_or.reduce(stack)
+    elif op == "intersection":
+        combined = np.logical_and.reduce(stack)
+    elif op == "xor":
+        combined = np.logical_xor.reduce(stack)
+    else:
+        combined = stack[0] & ~np.logical_or.reduce(stack[1:])
+    return encode_counts(combined)
 
 
 def complement(counts: Sequence[int], h: int, w: int) -> list[int]:
@@ -417,9 +376,7 @@ def complement(counts: Sequence[int], h: int, w: int) -> list[int]:
     list of int
         Canonical counts (``[0]`` for an empty mask).
     """
-    checked = _check_counts(counts, h, w)
-    # A leading empty background run turns every run into the opposite value.
-    return canonical_counts([0, *checked])
+    return encode_counts(decode_counts(counts, h, w) == 0)
 
 
 def box_iou(
@@ -479,7 +436,7 @@ def iou(
     is computed first; a pair whose boxes give a non-positive value keeps that value (0).
     Otherwise the pair is -1 if the two masks have different sizes, else
     ``intersection / union`` (``intersection / area(dt)`` for a crowd ground truth), and 0
-    when the intersection is empty.
+    when the intersection is empty; the pixel counts are taken on the decoded masks.
 
     Parameters
     ----------
@@ -497,24 +454,22 @@ def iou(
         raise ValueError("iscrowd must have one entry per ground truth")
     if len(dt_list) == 0 or len(gt_list) == 0:
         return []
-    dt_boxes = [bbox(c, h, w) for c, h, w in dt_list]
-    gt_boxes = [bbox(c, h, w) for c, h, w in gt_list]
-    out = box_iou(dt_boxes, gt_boxes, crowd)
-    for d, (dc, dh, dw) in enumerate(dt_list):
-        for g, (gc, gh, gw) in enumerate(gt_list):
+    dt = [decode_counts(c, h, w) != 0 for c, h, w in dt_list]
+    gt = [decode_counts(c, h, w) != 0 for c, h, w in gt_list]
+    out = box_iou([_tight_box(m) for m in dt], [_tight_box(m) for m in gt], crowd)
+    for d, a in enumerate(dt):
+        for g, b in enumerate(gt):
             if not out[d, g] > 0:
                 continue
-            if (dh, dw) != (gh, gw):
+            if a.shape != b.shape:
                 out[d, g] = -1.0
                 continue
-            dt_runs = _foreground_runs(dc)
-            gt_runs = _foreground_runs(gc)
-            inter = sum(e - s for s, e in _intersect_runs(dt_runs, gt_runs))
+            inter = int(np.count_nonzero(a & b))
             if inter == 0:
                 out[d, g] = 0.0
                 continue
-            denom = area(dc) if crowd[g] else area(dc) + area(gc) - inter
-            out[d, g] = inter / denom
+            union = int(np.count_nonzero(a if crowd[g] else a | b))
+            out[d, g] = inter / union
     return out
 
 
@@ -618,20 +573,46 @@ def poly_to_mask(xy: Sequence[float], h: int, w: int) -> Mask:
     return decode_counts(poly_to_counts(xy, h, w), h, w)
 
 
-def box_to_counts(x: float, y: float, bw: float, bh: float, h: int, w: int) -> list[int]:
+def box_to_mask(x: float, y: float, bw: float, bh: float, h: int, w: int) -> Mask:
     """Rasterise the box ``[x, y, bw, bh]`` as pycocotools' ``frBbox`` does.
 
-    The box is the polygon ``(xs, ys), (xs, ye), (xe, ye), (xe, ys)`` with ``xs = x``,
-    ``xe = x + bw``, ``ys = y``, ``ye = y + bh``, rasterised by :func:`poly_to_counts`.
+    pycocotools rasterises a box as the polygon of its corners (:func:`poly_to_counts`). For
+    an axis-aligned rectangle that walk has a closed form, computed here without it: the
+    corners ``x``, ``x + bw``, ``y``, ``y + bh`` are rounded onto the 5x grid as polygon
+    vertices are (``int(5*v + 0.5)``), and pixel ``(col, row)`` is foreground when its
+    centre ``(5*col + 2.5, 5*row + 2.5)`` on that grid lies strictly inside the rounded
+    rectangle.
+
+    Parameters
+    ----------
+    x, y, bw, bh : float
+        The box; a negative ``bw`` or ``bh`` spans to the left or above ``(x, y)``.
+    h, w : int
+        Size of the mask.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``uint8`` array of shape ``(h, w)`` in Fortran order, 1 for foreground.
+
+    Raises
+    ------
+    ValueError
+        If a corner is not finite.
     """
-    xs, ys = float(x), float(y)
-    xe, ye = xs + float(bw), ys + float(bh)
-    return poly_to_counts([xs, ys, xs, ye, xe, ye, xe, ys], h, w)
+    xs, ys, xe, ye = _check_polygon([x, y, float(x) + float(bw), float(y) + float(bh)])
+    gx = sorted(int(_POLY_SCALE * v + 0.5) for v in (xs, xe))
+    gy = sorted(int(_POLY_SCALE * v + 0.5) for v in (ys, ye))
+    centre_x = _POLY_SCALE * np.arange(w) + _POLY_SCALE / 2
+    centre_y = _POLY_SCALE * np.arange(h) + _POLY_SCALE / 2
+    cols = (gx[0] < centre_x) & (centre_x < gx[1])
+    rows = (gy[0] < centre_y) & (centre_y < gy[1])
+    return np.asfortranarray(np.outer(rows, cols).astype(np.uint8))
 
 
-def box_to_mask(x: float, y: float, bw: float, bh: float, h: int, w: int) -> Mask:
-    """Dense ``uint8`` Fortran ``(h, w)`` mask of :func:`box_to_counts`."""
-    return decode_counts(box_to_counts(x, y, bw, bh, h, w), h, w)
+def box_to_counts(x: float, y: float, bw: float, bh: float, h: int, w: int) -> list[int]:
+    """Canonical counts of :func:`box_to_mask`."""
+    return encode_counts(box_to_mask(x, y, bw, bh, h, w))
 
 
 # ---- fal / Kaggle "start length" text ---------------------------------------------------------

@@ -46,12 +46,14 @@ from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
 
 import turborle
-from turborle.testing import reference
+from turborle.testing import generators, reference
 
 __all__ = [
     "COCO_REASONS",
     "FAL_REASONS",
+    "boxes",
     "coco_dicts",
+    "coco_masks",
     "fal_strings",
     "malformed_coco_strings",
     "malformed_fal_strings",
@@ -59,6 +61,7 @@ __all__ = [
     "polygons",
     "rle_batches",
     "rle_batches_and_masks",
+    "rle_counts",
 ]
 
 MaskArray = npt.NDArray[Any]
@@ -101,8 +104,26 @@ FAL_REASONS: tuple[str, ...] = (
 _ELEMENTWISE_PIXELS = 64
 # Above this many pixels, counts and runs are drawn as cut points, not from a dense mask.
 _DENSE_PIXELS = 4096
-_MASK_KINDS = ("elementwise", "empty", "full", "run", "random", "rectangles", "checker")
 _UINT64 = 2**64
+
+
+class _DrawPicker:
+    """A ``generators.Picker`` over hypothesis' ``draw``: generated values shrink."""
+
+    def __init__(self, draw: st.DrawFn) -> None:
+        self._draw = draw
+
+    def integer(self, low: int, high: int) -> int:
+        return self._draw(st.integers(low, high))
+
+    def real(self, low: float, high: float) -> float:
+        return self._draw(st.floats(low, high, allow_nan=False, allow_infinity=False))
+
+
+def _side(draw: st.DrawFn, low: int, high: int) -> int:
+    """A side in ``[low, high]``, as likely in each octave: large ranges give small sides too."""
+    bits = draw(st.integers(low.bit_length(), high.bit_length()))
+    return draw(st.integers(max(low, (1 << bits) >> 1), min(high, (1 << bits) - 1)))
 
 
 def _chosen_reasons(reasons: Sequence[str] | None, known: Sequence[str]) -> tuple[str, ...]:
@@ -142,45 +163,14 @@ def _dtype(dtype: DType) -> list[type[np.bool_] | type[np.uint8]]:
 
 def _draw_mask(draw: st.DrawFn, h: int, w: int, density: float | None) -> npt.NDArray[np.uint8]:
     """One C-ordered uint8 (h, w) mask of 0/1 values."""
-    total = h * w
     if density is not None:
-        seed = draw(st.integers(0, 2**32 - 1))
-        rng = np.random.default_rng(seed)
-        return (rng.random((h, w)) < density).astype(np.uint8)
-    kinds = [k for k in _MASK_KINDS if k != "elementwise" or total <= _ELEMENTWISE_PIXELS]
-    kind = draw(st.sampled_from(kinds))
+        return generators.random_mask(_DrawPicker(draw), h, w, "random", density)
+    small = h * w <= _ELEMENTWISE_PIXELS
+    kind = draw(st.sampled_from((("elementwise",) if small else ()) + generators.MASK_KINDS))
     if kind == "elementwise":
-        pixels = draw(st.lists(st.integers(0, 1), min_size=total, max_size=total))
+        pixels = draw(st.lists(st.integers(0, 1), min_size=h * w, max_size=h * w))
         return np.array(pixels, dtype=np.uint8).reshape(h, w)
-    if kind == "empty" or total == 0:
-        return np.zeros((h, w), dtype=np.uint8)
-    if kind == "full":
-        return np.ones((h, w), dtype=np.uint8)
-    if kind == "run":
-        # One long run in either scan order: crosses rows or columns.
-        start = draw(st.integers(0, total - 1))
-        length = draw(st.integers(1, total - start))
-        scan: Literal["C", "F"] = draw(st.sampled_from(["C", "F"]))
-        flat = np.zeros(total, dtype=np.uint8)
-        flat[start:start + length] = 1
-        return np.ascontiguousarray(flat.reshape((h, w), order=scan))
-    if kind == "checker":
-        # The most runs a mask can have: every pixel its own run.
-        parity = draw(st.integers(0, 1))
-        ys, xs = np.indices((h, w))
-        return ((ys + xs + parity) % 2).astype(np.uint8)
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    if kind == "random":
-        p = draw(st.sampled_from([0.01, 0.1, 0.5, 0.9, 0.99]))
-        return (rng.random((h, w)) < p).astype(np.uint8)
-    # rectangles
-    m = np.zeros((h, w), dtype=np.uint8)
-    for _ in range(int(rng.integers(1, 4))):
-        y0, x0 = int(rng.integers(0, h)), int(rng.integers(0, w))
-        y1, x1 = y0 + int(rng.integers(1, h + 1)), x0 + int(rng.integers(1, w + 1))
-        m[y0:y1, x0:x1] = 1
-    return m
+    return generators.random_mask(_DrawPicker(draw), h, w, kind)
 
 
 def _layout(draw: st.DrawFn, arr: MaskArray, order: Order) -> MaskArray:
@@ -223,6 +213,7 @@ def _masks(
     order: Order,
     dtypes: list[type[np.bool_] | type[np.uint8]],
     batch: bool,
+    foreground: tuple[int, ...],
 ) -> MaskArray:
     h = draw(st.integers(min_side, max_side))
     w = draw(st.integers(min_side, max_side))
@@ -230,6 +221,12 @@ def _masks(
     stack = np.zeros((n, h, w), dtype=np.uint8)
     for i in range(n):
         stack[i] = _draw_mask(draw, h, w, density)
+    if foreground != (1,):
+        # Each foreground pixel takes one of the values: runs of one value do not end
+        # where the mask's runs end.
+        rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+        stack[stack != 0] = rng.choice(np.array(foreground, dtype=np.uint8),
+                                       size=int(np.count_nonzero(stack)))
     dtype = draw(st.sampled_from(dtypes))
     arr: MaskArray = stack.astype(dtype) if batch else stack[0].astype(dtype)
     return _layout(draw, arr, order)
@@ -244,8 +241,9 @@ def masks(
     order: Order = "any",
     dtype: DType = "any",
     batch: bool = False,
+    foreground: Sequence[int] = (1,),
 ) -> st.SearchStrategy[MaskArray]:
-    """Binary masks: numpy arrays of shape ``(H, W)``, or ``(N, H, W)`` with ``batch=True``.
+    """Masks: numpy arrays of shape ``(H, W)``, or ``(N, H, W)`` with ``batch=True``.
 
     Parameters
     ----------
@@ -256,18 +254,23 @@ def masks(
         Range of the number of masks when ``batch`` is true (all of one size).
     density : float, optional
         Draw every pixel independently, foreground with this probability. By default each
-        mask is one of: drawn pixel by pixel (small masks), empty (all 0), full (all 1), one
-        long run crossing rows or columns, random at a density from 1% to 99%, a few
-        rectangles, or a checkerboard (one run per pixel).
+        mask is drawn pixel by pixel (small masks) or is one of
+        ``turborle.testing.generators.MASK_KINDS``: empty, full, random at a density from 1%
+        to 99%, long runs crossing rows or columns, rectangles, one pixel, or a
+        checkerboard (one run per pixel).
     order : {"any", "C", "F"}, optional
         Memory layout: "C" row-major; "F" column-major (for a batch, each mask column-major,
         the layout of ``turborle.decode(..., order="F")``); "any" also gives non-contiguous
         views (every other element of a wider array, negative strides) and, for a batch, a
         whole-array Fortran layout.
     dtype : {"any", bool, numpy.uint8}, optional
-        Element type; uint8 masks hold only 0 and 1.
+        Element type; uint8 masks hold only 0 and 1 unless ``foreground`` says otherwise.
     batch : bool, optional
         Whether to return an ``(N, H, W)`` stack.
+    foreground : sequence of int, optional
+        The values a foreground pixel takes, each pixel drawing one (1 to 255). Values other
+        than 1 make non-binary uint8 masks, which COCO encoders must read as "nonzero is
+        foreground" (pycocotools splits runs where the value changes).
 
     Returns
     -------
@@ -279,7 +282,39 @@ def masks(
         raise InvalidArgument(f"density must be in [0, 1], got {density}")
     if order not in ("any", "C", "F"):
         raise InvalidArgument(f"order must be 'any', 'C' or 'F', got {order!r}")
-    return _masks(min_side, max_side, min_n, max_n, density, order, _dtype(dtype), batch)
+    values = tuple(foreground)
+    if not values or not all(isinstance(v, int) and 1 <= v <= 255 for v in values):
+        raise InvalidArgument(f"foreground must be ints from 1 to 255, got {foreground!r}")
+    dtypes = _dtype(dtype)
+    if values != (1,):
+        if dtypes == [np.bool_]:
+            raise InvalidArgument("non-binary foreground values need dtype numpy.uint8")
+        dtypes = [np.uint8]
+    return _masks(min_side, max_side, min_n, max_n, density, order, dtypes, batch, values)
+
+
+def coco_masks(
+    min_side: int = 0,
+    max_side: int = 32,
+    min_n: int = 1,
+    max_n: int = 4,
+    foreground: Sequence[int] = (1,),
+) -> st.SearchStrategy[npt.NDArray[np.uint8]]:
+    """Masks in the layout of ``pycocotools.mask.encode``: Fortran-ordered uint8 ``(H, W, N)``.
+
+    Parameters
+    ----------
+    min_side, max_side, min_n, max_n, foreground
+        As for :func:`masks`.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy of numpy.ndarray
+    """
+    stacks = masks(min_side, max_side, min_n, max_n, order="F", dtype=np.uint8, batch=True,
+                   foreground=foreground)
+    # Each mask column-major in an (N, H, W) stack is (H, W, N) in Fortran order.
+    return stacks.map(lambda m: m.transpose(1, 2, 0))
 
 
 # ---- batches -----------------------------------------------------------------------------------
@@ -348,51 +383,65 @@ def rle_batches(
 # ---- counts without a dense mask --------------------------------------------------------------
 
 
-def _draw_runs(draw: st.DrawFn, total: int, max_runs: int = 12) -> list[tuple[int, int]]:
-    """Sorted, disjoint, non-adjacent 0-based half-open foreground runs in ``[0, total)``."""
-    if total == 0:
-        return []
-    cuts = draw(st.lists(st.integers(0, total), max_size=2 * max_runs, unique=True))
-    cuts.sort()
-    if len(cuts) % 2:
-        if cuts[-1] == total:
-            cuts.pop()
-        else:
-            cuts.append(total)
-    runs = [(cuts[i], cuts[i + 1]) for i in range(0, len(cuts), 2)]
-    return [(a, b) for a, b in runs if b > a]
+def _draw_counts(draw: st.DrawFn, h: int, w: int) -> list[int]:
+    """Canonical counts of an h x w mask: of a dense mask when small, else of cut points."""
+    if h * w <= _DENSE_PIXELS and draw(st.booleans()):
+        return reference.encode_counts(_draw_mask(draw, h, w, None))
+    return generators.random_counts(_DrawPicker(draw), h, w)
 
 
 @st.composite
-def _counts_and_size(
-    draw: st.DrawFn, min_side: int, max_side: int, nonempty: bool = False
-) -> tuple[list[int], int, int]:
-    """Canonical counts of a mask, from a dense mask when small, else from cut points."""
-    low = max(min_side, 1) if nonempty else min_side
-    h = draw(st.integers(low, max_side))
-    w = draw(st.integers(low, max_side))
-    total = h * w
-    if total <= _DENSE_PIXELS and draw(st.booleans()):
-        return reference.encode_counts(_draw_mask(draw, h, w, None)), h, w
-    return reference.runs_to_counts(_draw_runs(draw, total), total), h, w
+def _rle_counts(
+    draw: st.DrawFn, min_side: int, max_side: int, min_n: int, max_n: int, canonical: bool
+) -> tuple[list[list[int]], int, int]:
+    h = _side(draw, min_side, max_side)
+    w = _side(draw, min_side, max_side)
+    out = []
+    for _ in range(draw(st.integers(min_n, max_n))):
+        counts = _draw_counts(draw, h, w)
+        if not canonical and draw(st.booleans()):
+            counts = generators.with_zero_runs(_DrawPicker(draw), counts)
+        out.append(counts)
+    return out, h, w
 
 
-def _nudge_counts(draw: st.DrawFn, counts: list[int]) -> list[int]:
-    """The same mask with zero-length runs inserted (valid, but not canonical)."""
-    out = list(counts)
-    for _ in range(draw(st.integers(1, 3))):
-        at = draw(st.integers(1, len(out)))
-        out[at:at] = [0, 0]
-    return out
+def rle_counts(
+    min_side: int = 0,
+    max_side: int = 32,
+    min_n: int = 1,
+    max_n: int = 1,
+    canonical: bool = True,
+) -> st.SearchStrategy[tuple[list[list[int]], int, int]]:
+    """Counts of masks of one size: ``(counts_list, h, w)``.
+
+    Each side is as likely to fall in any octave of its range, so a wide range gives small
+    and huge masks alike. Masks of more than 4096 pixels are drawn as cut points, never as
+    dense arrays: sides of 2**20 (counts of 2**24, 2**29, 2**32 and more) stay cheap.
+
+    Parameters
+    ----------
+    min_side, max_side : int, optional
+        Range of the height and width.
+    min_n, max_n : int, optional
+        Range of the number of masks.
+    canonical : bool, optional
+        When false, some counts carry zero-length runs anywhere (valid, but not what an
+        encoder writes).
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy of (list of list of int, int, int)
+    """
+    _check_range("side", min_side, max_side)
+    _check_range("n", min_n, max_n)
+    return _rle_counts(min_side, max_side, min_n, max_n, canonical)
 
 
 @st.composite
 def _coco_dicts(
     draw: st.DrawFn, compressed: bool | None, min_side: int, max_side: int, canonical: bool
 ) -> CocoDict:
-    counts, h, w = draw(_counts_and_size(min_side, max_side))
-    if not canonical and draw(st.booleans()):
-        counts = _nudge_counts(draw, counts)
+    (counts,), h, w = draw(_rle_counts(min_side, max_side, 1, 1, canonical))
     as_string = draw(st.booleans()) if compressed is None else compressed
     if not as_string:
         return {"size": [h, w], "counts": counts}
@@ -444,7 +493,7 @@ def _fal_strings(
     if h * w <= _DENSE_PIXELS and draw(st.booleans()):
         mask = _draw_mask(draw, h, w, None)
         return reference.mask_to_fal(mask, start_base, order), h, w
-    return _runs_to_fal(_draw_runs(draw, h * w), start_base), h, w
+    return _runs_to_fal(generators.random_runs(_DrawPicker(draw), h * w), start_base), h, w
 
 
 def fal_strings(
@@ -481,10 +530,6 @@ def fal_strings(
 
 # ---- polygons ----------------------------------------------------------------------------------
 
-_POLYGON_KINDS = ("inside", "outside", "negative", "integer", "halves", "tenths", "repeated",
-                  "collinear", "thin")
-
-
 @st.composite
 def _polygons(
     draw: st.DrawFn, min_side: int, max_side: int, min_vertices: int, max_vertices: int
@@ -492,47 +537,8 @@ def _polygons(
     h = draw(st.integers(min_side, max_side))
     w = draw(st.integers(min_side, max_side))
     k = draw(st.integers(min_vertices, max_vertices))
-    kind = draw(st.sampled_from(_POLYGON_KINDS))
-
-    def floats(low: float, high: float) -> st.SearchStrategy[float]:
-        return st.floats(low, high, allow_nan=False, allow_infinity=False)
-
-    def points(xs: st.SearchStrategy[float], ys: st.SearchStrategy[float],
-               count: int) -> list[tuple[float, float]]:
-        return draw(st.lists(st.tuples(xs, ys), min_size=count, max_size=count))
-
-    vertices: list[tuple[float, float]]
-    if kind == "inside":
-        vertices = points(floats(0, w), floats(0, h), k)
-    elif kind == "outside":
-        vertices = points(floats(-2 * w - 5, 3 * w + 5), floats(-2 * h - 5, 3 * h + 5), k)
-    elif kind == "negative":
-        vertices = points(floats(-w - 3, w / 2), floats(-h - 3, h / 2), k)
-    elif kind == "integer":
-        vertices = points(st.integers(-2, w + 3).map(float), st.integers(-2, h + 3).map(float), k)
-    elif kind == "halves":
-        # Multiples of 0.5 and 0.1 land on the (int)(5*x + 0.5) rounding boundaries.
-        vertices = points(st.integers(-4, 2 * w + 6).map(lambda v: v / 2),
-                          st.integers(-4, 2 * h + 6).map(lambda v: v / 2), k)
-    elif kind == "tenths":
-        vertices = points(st.integers(-10, 10 * w + 10).map(lambda v: v / 10),
-                          st.integers(-10, 10 * h + 10).map(lambda v: v / 10), k)
-    elif kind == "repeated":
-        # Some vertices repeat their predecessor (zero-length edges).
-        vertices = points(floats(-1, w + 1), floats(-1, h + 1), k)
-        for i in draw(st.lists(st.integers(1, k - 1), max_size=k - 1)):
-            vertices[i] = vertices[i - 1]
-    elif kind == "collinear":
-        # Every vertex on one segment: a polygon of zero area.
-        (x0, y0), (x1, y1) = points(floats(-1, w + 1), floats(-1, h + 1), 2)
-        ts = draw(st.lists(floats(0, 1), min_size=k, max_size=k))
-        vertices = [(x0 + t * (x1 - x0), y0 + t * (y1 - y0)) for t in ts]
-    else:  # thin: a sliver narrower than a pixel
-        x = draw(floats(0, w))
-        dx = draw(floats(0, 0.4))
-        vertices = [(x, 0.0), (x + dx, float(h)), (x + 0.1, h / 2)]
-        vertices += [(x, float(h) * j / k) for j in range(3, k)]
-    return [float(v) for xy in vertices for v in xy], h, w
+    kind = draw(st.sampled_from(generators.POLYGON_KINDS))
+    return generators.random_polygon(_DrawPicker(draw), h, w, kind, k), h, w
 
 
 def polygons(
@@ -545,7 +551,8 @@ def polygons(
 
     Vertices may lie inside the image, outside it, at negative coordinates, on integer,
     half and tenth positions (the rounding boundaries of COCO rasterisation), repeat their
-    predecessor, or all lie on one line. Rasterise with ``reference.poly_to_counts``.
+    predecessor, or all lie on one line (``generators.POLYGON_KINDS``). Rasterise with
+    ``reference.poly_to_counts``.
 
     Parameters
     ----------
@@ -561,6 +568,38 @@ def polygons(
     _check_range("side", min_side, max_side)
     _check_range("vertices", min_vertices, max_vertices, floor=3)
     return _polygons(min_side, max_side, min_vertices, max_vertices)
+
+
+@st.composite
+def _boxes(draw: st.DrawFn, max_side: int, min_n: int, max_n: int) -> npt.NDArray[np.float64]:
+    n = draw(st.integers(min_n, max_n))
+    return generators.random_boxes(_DrawPicker(draw), n, max_side, max_side)
+
+
+def boxes(
+    max_side: int = 40, min_n: int = 1, max_n: int = 5
+) -> st.SearchStrategy[npt.NDArray[np.float64]]:
+    """Boxes ``[x, y, width, height]`` around a ``max_side`` square image.
+
+    Each number is any float, a whole number, or a multiple of 0.5 or 0.1 (the rounding
+    boundaries of COCO rasterisation); boxes may lie partly or wholly outside the image and
+    have zero width or height (see ``generators.random_boxes``).
+
+    Parameters
+    ----------
+    max_side : int, optional
+        Side of the image the boxes are placed around.
+    min_n, max_n : int, optional
+        Range of the number of boxes.
+
+    Returns
+    -------
+    hypothesis.strategies.SearchStrategy of numpy.ndarray
+        ``float64`` arrays of shape ``(n, 4)``.
+    """
+    _check_range("side", 0, max_side)
+    _check_range("n", min_n, max_n)
+    return _boxes(max_side, min_n, max_n)
 
 
 # ---- malformed COCO dicts -----------------------------------------------------------------------
@@ -588,7 +627,8 @@ def _as_text(draw: st.DrawFn, data: bytes) -> str | bytes:
 @st.composite
 def _malformed_coco(draw: st.DrawFn, max_side: int, reasons: tuple[str, ...]) -> tuple[CocoDict, str]:
     reason = draw(st.sampled_from(reasons))
-    counts, h, w = draw(_counts_and_size(0, max_side, nonempty=reason == "sum-too-small"))
+    min_side = 1 if reason == "sum-too-small" else 0  # a mask with pixels to take some from
+    (counts,), h, w = draw(_rle_counts(min_side, max_side, 1, 1, True))
     good = reference.counts_to_string(counts)
     size: Any = [h, w]
     value: Any
@@ -728,7 +768,7 @@ def _malformed_fal(draw: st.DrawFn, max_side: int, reasons: tuple[str, ...]) -> 
     if h * w < min_pixels:
         h, w = max(h, 2), max(w, 2)
     total = h * w
-    runs = _draw_runs(draw, total)
+    runs = generators.random_runs(_DrawPicker(draw), total)
     tokens = _fal_tokens(runs)
     some_int = st.integers(0, 2 * total + 2).map(str)
 
