@@ -34,6 +34,12 @@ uint8_t truth_table(MergeOp op) {
 // table(a, b). Zero-length runs are harmless: they toggle a value twice at one position.
 void merge_two(RleRef a, RleRef b, uint8_t table, std::vector<count_t>& out) {
   const uint64_t total = a.h * a.w;
+  // Each boundary of a or b toggles the output at most once: room for all of them, written
+  // through a pointer, then cut to what was written.
+  const size_t base = out.size();
+  out.resize(base + a.m + b.m + 2);
+  count_t* const first = out.data() + base;
+  count_t* o = first;
   size_t ia = 0, ib = 0;
   uint64_t next_a = a.m ? a.counts[0] : total, next_b = b.m ? b.counts[0] : total;
   unsigned va = 0, vb = 0, value = 0;  // value: the output so far (before 0: background)
@@ -49,14 +55,15 @@ void merge_two(RleRef a, RleRef b, uint8_t table, std::vector<count_t>& out) {
     }
     const unsigned v = (table >> (2 * va + vb)) & 1;
     if (v != value) {
-      out.push_back(at - previous_toggle);
+      *o++ = at - previous_toggle;
       previous_toggle = at;
       value = v;
     }
   };
   if (total > 0) visit(0);  // the output may start with foreground (e.g. "not a")
   while (next_a < total || next_b < total) visit(std::min(next_a, next_b));
-  out.push_back(total - previous_toggle);
+  *o++ = total - previous_toggle;
+  out.resize(base + size_t(o - first));
 }
 
 
@@ -167,9 +174,20 @@ void merge_tree(BatchView b, MergeOp op, int threads, std::vector<count_t>& out)
   const bool difference = op == MergeOp::kDifference;
   const uint8_t table = truth_table(difference ? MergeOp::kUnion : op);
   auto ref = [&](const std::vector<count_t>& c) { return RleRef{h, w, c.data(), c.size()}; };
-  std::vector<std::vector<count_t>> level;
-  for (size_t i = difference ? 1 : 0; i < b.n; ++i)
-    level.emplace_back(b[i].counts, b[i].counts + b[i].m);
+  // The first round reads the batch in place; later rounds their own results.
+  const size_t first = difference ? 1 : 0, inputs = b.n - first;
+  if (inputs == 1) {  // difference of two masks
+    merge_two(b[0], b[1], truth_table(MergeOp::kDifference), out);
+    return;
+  }
+  std::vector<std::vector<count_t>> level((inputs + 1) / 2);
+  parallel_for(level.size(), level.size() > 1 ? threads : 1, [&](size_t i) {
+    const size_t a = first + 2 * i;
+    if (a + 1 < b.n)
+      merge_two(b[a], b[a + 1], table, level[i]);
+    else
+      level[i].assign(b[a].counts, b[a].counts + b[a].m);
+  });
   while (level.size() > 1) {
     std::vector<std::vector<count_t>> next((level.size() + 1) / 2);
     parallel_for(next.size(), next.size() > 1 ? threads : 1, [&](size_t i) {

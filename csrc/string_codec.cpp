@@ -30,6 +30,12 @@ inline size_t groups(int64_t x) {
   return static_cast<size_t>((bits + kBits - 1) / kBits);
 }
 
+// Stores counts through a pointer into room made beforehand.
+struct CountWriter {
+  count_t* at;
+  void operator()(count_t c) { *at++ = c; }
+};
+
 // Estimated cost of parsing or writing, for choosing threads.
 constexpr uint64_t kNanosPerChar = 3;
 
@@ -55,8 +61,13 @@ void write_string(const count_t* counts, size_t m, char* out) {
 
 void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
                   std::vector<count_t>& out) {
-  out.reserve(out.size() + len);  // at most one count per character (callers reserve for many)
-  parse_counts(s, len, h, w, [&out](count_t c) { out.push_back(c); });  // (holds &out)
+  // At most one count per character: room for that, written through a pointer, then cut to
+  // what was written (push_back's capacity check per count costs more than the parse).
+  const size_t base = out.size();
+  out.resize(base + len);
+  count_t* const first = out.data() + base;
+  count_t* const last = parse_counts(s, len, h, w, CountWriter{first}).at;
+  out.resize(base + size_t(last - first));
 }
 
 int64_t parse_long_value(const unsigned char* u, size_t len, size_t& p, size_t m, uint64_t total) {
