@@ -12,6 +12,8 @@ from setuptools import Extension, setup
 
 ROOT = Path(__file__).parent
 CORE_SOURCES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "csrc").glob("*.cpp"))
+# Headers the extension depends on: a change to one rebuilds it (setuptools does not scan).
+CORE_HEADERS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "csrc").glob("*.hpp"))
 
 if sys.platform == "win32":
     compile_args = ["/std:c++17", "/O2", "/fp:precise"]
@@ -24,6 +26,7 @@ core = Extension(
     "turborle._core",
     sources=["src/turborle/_core.pyx", *CORE_SOURCES],
     include_dirs=["csrc", "src/turborle", numpy.get_include()],
+    depends=[*CORE_HEADERS, "src/turborle/_errors.hpp", "src/turborle/_cpp.pxd"],
     language="c++",
     extra_compile_args=compile_args,
     define_macros=[

@@ -20,11 +20,11 @@ namespace {
 // Turns a column-major stream of bytes, fed in chunks, into counts.
 class RunWriter {
  public:
-  RunWriter(std::vector<count_t>& out, Isa isa) : out_(out), isa_(isa) {}
+  RunWriter(std::vector<count_t>& out, const Kernels& k) : out_(out), k_(k) {}
   void feed(const uint8_t* p, uint64_t len) {
     uint64_t i = 0;
     while (i < len) {
-      const uint64_t j = find_byte(isa_, p, i, len, !foreground_);
+      const uint64_t j = k_.find_byte(p, i, len, !foreground_);
       run_ += j - i;
       if (j == len) return;
       out_.push_back(run_);
@@ -38,7 +38,7 @@ class RunWriter {
 
  private:
   std::vector<count_t>& out_;
-  Isa isa_;
+  const Kernels& k_;
   bool foreground_ = false;
   uint64_t run_ = 0;
 };
@@ -52,16 +52,16 @@ inline void prefetch_row(const uint8_t* row, uint64_t w) {
   for (uint64_t k = 0; k < w; k += 64) TURBORLE_PREFETCH(row + k);
 }
 
-void encode_rows(const uint8_t* mask, int64_t stride_y, uint64_t h, uint64_t w, Isa isa,
+void encode_rows(const uint8_t* mask, int64_t stride_y, uint64_t h, uint64_t w, const Kernels& k,
                  std::vector<count_t>& out) {
   rows_to_counts(h, w, [&](uint64_t y, uint64_t* bits, uint32_t* changed) {
     const uint8_t* row = mask + static_cast<int64_t>(y) * stride_y;
     if (y + kPrefetchRows < h) prefetch_row(row + kPrefetchRows * stride_y, w);
-    return row_changes(isa, row, w, bits, changed);
+    return k.row_changes(row, w, bits, changed);
   }, out);
 }
 
-void encode_one(const MaskView& v, const uint8_t* mask, Isa isa, std::vector<count_t>& out,
+void encode_one(const MaskView& v, const uint8_t* mask, const Kernels& k, std::vector<count_t>& out,
                 std::vector<uint8_t>& tile) {
   const uint64_t h = v.h, w = v.w;
   if (h == 0 || w == 0) {
@@ -69,10 +69,10 @@ void encode_one(const MaskView& v, const uint8_t* mask, Isa isa, std::vector<cou
     return;
   }
   if (v.stride_x == 1 && h > 1 && rows_fit(h, w)) {
-    encode_rows(mask, v.stride_y, h, w, isa, out);
+    encode_rows(mask, v.stride_y, h, w, k, out);
     return;
   }
-  RunWriter runs(out, isa);
+  RunWriter runs(out, k);
   if (v.stride_y == 1 && v.stride_x == static_cast<int64_t>(h)) {
     runs.feed(mask, h * w);  // Fortran order: the mask is the stream
   } else if (v.stride_y == 1) {
@@ -98,9 +98,10 @@ Batch encode(const MaskView& v, const Config& cfg) {
   check_size(v.h, v.w);
   // About a tenth of a nanosecond per pixel (SIMD compares), more for other layouts.
   const int threads = threads_for(cfg.threads, v.n * v.h * v.w / 8);
+  const Kernels& k = kernels(cfg.isa);
   return build_batch(v.n, threads, [](size_t) { return size_t(0); }, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
     thread_local std::vector<uint8_t> tile;
-    encode_one(v, v.data + static_cast<int64_t>(i) * v.stride_n, cfg.isa, out, tile);
+    encode_one(v, v.data + static_cast<int64_t>(i) * v.stride_n, k, out, tile);
     h = v.h;
     w = v.w;
   });

@@ -35,3 +35,32 @@ inline int clz64(uint64_t x) { return __builtin_clzll(x); }
 inline int popcount64(uint64_t x) { return __builtin_popcountll(x); }
 }  // namespace turborle
 #endif
+
+// ---- instruction sets -------------------------------------------------------------------------
+// The vector kernels of one instruction set are compiled in their own file (isa_*.cpp) between
+// TURBORLE_TARGET_BEGIN(...) and TURBORLE_TARGET_END: every function defined there may use that
+// set, and nothing else does, so the library needs no -march flag. (MSVC compiles intrinsics
+// anywhere: the region is empty there.) A file includes every header it needs BEFORE the
+// region: an inline function first defined inside it would be compiled for that set and could
+// be picked by the linker for callers on any CPU.
+#if defined(__x86_64__) || defined(_M_X64)
+#define TURBORLE_X86 1
+#endif
+#if defined(__aarch64__) || defined(_M_ARM64)
+#define TURBORLE_ARM64 1
+#endif
+
+#if defined(_MSC_VER) && !defined(__clang__)
+#define TURBORLE_TARGET_BEGIN(features)
+#define TURBORLE_TARGET_END
+#elif defined(__clang__)
+#define TURBORLE_PRAGMA(x) _Pragma(#x)
+#define TURBORLE_TARGET_BEGIN(features) \
+  TURBORLE_PRAGMA(clang attribute push(__attribute__((target(features))), apply_to = function))
+#define TURBORLE_TARGET_END _Pragma("clang attribute pop")
+#else
+#define TURBORLE_PRAGMA(x) _Pragma(#x)
+#define TURBORLE_TARGET_BEGIN(features) \
+  _Pragma("GCC push_options") TURBORLE_PRAGMA(GCC target(features))
+#define TURBORLE_TARGET_END _Pragma("GCC pop_options")
+#endif

@@ -1,8 +1,11 @@
-// Vector kernels with run-time dispatch. Each kernel has a scalar version, always built and
-// used as the reference, plus AVX2 and AVX-512 versions on x86-64 (compiled with function
-// target attributes, so the library itself needs no -march flag) and NEON on arm64.
+// Vector kernels chosen at run time: one table of kernels per instruction set, picked once per
+// operation (`const Kernels& k = kernels(cfg.isa)`). The scalar table is always built and is
+// the reference the others are tested against; AVX2 and AVX-512 (x86-64) and NEON (arm64)
+// tables are compiled in their own files (isa_*.cpp) for their instruction set, so the
+// library itself needs no -march flag.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -17,15 +20,32 @@ const char* isa_name(Isa isa);
 // Parses a name; throws std::invalid_argument for unknown names or unsupported sets.
 Isa parse_isa(const std::string& name);
 
-// First index in p[i, len) whose byte is nonzero (want_nonzero) or zero; len if none.
-uint64_t find_byte(Isa isa, const uint8_t* p, uint64_t i, uint64_t len, bool want_nonzero);
+struct Box;
 
-// One row of a row-major mask against the row above: bits holds the row above's bits on
-// entry and this row's on return; the columns whose value changed are written to changed
-// (room for w entries) in increasing order. Returns how many changed.
-size_t row_changes(Isa isa, const uint8_t* row, uint64_t w, uint64_t* bits, uint32_t* changed);
+struct Kernels {
+  // First index in p[i, len) whose byte is nonzero (want_nonzero) or zero; len if none.
+  uint64_t (*find_byte)(const uint8_t* p, uint64_t i, uint64_t len, bool want_nonzero);
 
-// row[x] <- bit x of bits (0 or 1) for x < w.
-void unpack_row(Isa isa, const uint64_t* bits, uint64_t w, uint8_t* row);
+  // One row of a row-major mask against the row above: bits holds the row above's bits on
+  // entry and this row's on return; the columns whose value changed are written to changed
+  // (room for w entries) in increasing order. Returns how many changed.
+  size_t (*row_changes)(const uint8_t* row, uint64_t w, uint64_t* bits, uint32_t* changed);
+
+  // row[x] <- bit x of bits (0 or 1) for x < w.
+  void (*unpack_row)(const uint64_t* bits, uint64_t w, uint8_t* row);
+
+  // COCO strings (string_codec.hpp). values: how many values a string holds (bytes ending a
+  // value; exact for a valid string). parse: its counts into out (room for `values`);
+  // measure: its area and, when box is set, its tight box. Both return false, having written
+  // some prefix, for anything unusual (a bad byte, a value over eight groups, a count out of
+  // range, a bad sum): callers then run the reference parser for the exact result or error.
+  size_t (*values)(const char* s, size_t len);
+  bool (*parse)(const char* s, size_t len, uint64_t total, uint64_t* out);
+  bool (*measure)(const char* s, size_t len, uint64_t h, uint64_t total, uint64_t* area,
+                  Box* box);
+};
+
+// The kernels of an instruction set (one this CPU supports: see parse_isa).
+const Kernels& kernels(Isa isa);
 
 }  // namespace turborle

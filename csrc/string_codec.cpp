@@ -5,6 +5,7 @@
 // says another group follows, and bit 0x10 of the last group is the sign.
 #include "string_codec.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "batch_build.hpp"
@@ -30,12 +31,6 @@ inline size_t groups(int64_t x) {
   return static_cast<size_t>((bits + kBits - 1) / kBits);
 }
 
-// Stores counts through a pointer into room made beforehand.
-struct CountWriter {
-  count_t* at;
-  void operator()(count_t c) { *at++ = c; }
-};
-
 // Estimated cost of parsing or writing, for choosing threads.
 constexpr uint64_t kNanosPerChar = 3;
 
@@ -59,15 +54,16 @@ void write_string(const count_t* counts, size_t m, char* out) {
   }
 }
 
-void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
-                  std::vector<count_t>& out) {
-  // At most one count per character: room for that, written through a pointer, then cut to
-  // what was written (push_back's capacity check per count costs more than the parse).
+void parse_string(const char* s, size_t len, uint64_t h, uint64_t w, std::vector<count_t>& out,
+                  Isa isa) {
+  check_size(h, w);
+  const Kernels& k = kernels(isa);
   const size_t base = out.size();
-  out.resize(base + len);
-  count_t* const first = out.data() + base;
-  count_t* const last = parse_counts(s, len, h, w, CountWriter{first}).at;
-  out.resize(base + size_t(last - first));
+  out.resize(base + k.values(s, len));  // exact for a valid string
+  if (k.parse(s, len, h * w, out.data() + base)) return;
+  // Something unusual: the reference parser reports the error (or reads the long values).
+  out.resize(base);
+  parse_counts(s, len, h, w, [&out](count_t c) { out.push_back(c); });
 }
 
 int64_t parse_long_value(const unsigned char* u, size_t len, size_t& p, size_t m, uint64_t total) {
@@ -116,23 +112,50 @@ void fail_sum(uint64_t sum, uint64_t h, uint64_t w) {
 }
 
 Batch read_sources(const Source* sources, size_t n, const Config& cfg) {
-  auto size_hint = [&](size_t i) { return sources[i].counts ? sources[i].m : sources[i].len; };
+  // The output size first, then every mask parsed straight into its place: one allocation,
+  // no per-chunk buffers to concatenate.
+  const Kernels& k = kernels(cfg.isa);
   uint64_t work = 0;
-  for (size_t i = 0; i < n; ++i) work += size_hint(i);
+  for (size_t i = 0; i < n; ++i) work += sources[i].counts ? sources[i].m : sources[i].len;
   const int threads = threads_for(cfg.threads, work * kNanosPerChar);
-  return build_batch(n, threads, size_hint, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
-    const Source& s = sources[i];
-    naming("mask", i, [&] {
-      if (s.counts) {
-        check_counts(s.counts, s.m, s.h, s.w);
-        out.insert(out.end(), s.counts, s.counts + s.m);
-      } else {
-        parse_string(s.data, s.len, s.h, s.w, out);
-      }
-    });
-    h = s.h;
-    w = s.w;
+  Batch b;
+  b.h.resize(n);
+  b.w.resize(n);
+  b.offsets.assign(n + 1, 0);
+  parallel_chunks(n, threads, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) {
+      const Source& s = sources[i];
+      b.h[i] = s.h;
+      b.w[i] = s.w;
+      b.offsets[i + 1] = s.counts ? s.m : k.values(s.data, s.len);  // exact when valid
+    }
   });
+  for (size_t i = 0; i < n; ++i) b.offsets[i + 1] += b.offsets[i];
+  b.counts.resize(b.offsets[n]);
+  parallel_chunks(n, threads, [&](size_t begin, size_t end, size_t) {
+    for (size_t i = begin; i < end; ++i) {
+      const Source& s = sources[i];
+      count_t* out = b.counts.data() + b.offsets[i];
+      naming("mask", i, [&] {
+        if (s.counts) {
+          check_counts(s.counts, s.m, s.h, s.w);
+          std::copy(s.counts, s.counts + s.m, out);
+          return;
+        }
+        check_size(s.h, s.w);
+        if (k.parse(s.data, s.len, s.h * s.w, out)) return;
+        // Something unusual: the reference parser reports the error, or reads the values of
+        // more than eight groups (as many counts as value ends: the room made for them).
+        const size_t room = b.offsets[i + 1] - b.offsets[i];
+        size_t m = 0;
+        parse_counts(s.data, s.len, s.h, s.w, [&](count_t c) {
+          if (m == room) throw std::logic_error("more counts than value ends");  // (cannot be)
+          out[m++] = c;
+        });
+      });
+    }
+  });
+  return b;
 }
 
 void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,

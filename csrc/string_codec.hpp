@@ -24,10 +24,11 @@ constexpr unsigned kFirst = '0', kAlphabetSize = 64, kBits = 5;
 TURBORLE_NOINLINE int64_t parse_long_value(const unsigned char* u, size_t len, size_t& p,
                                            size_t m, uint64_t total);
 
-// Parses and validates a COCO string of an (h, w) mask (alphabet, complete groups, no
-// 64-bit overflow, no negative count, counts sum to h*w), calling sink(count) for each count.
-// (A SIMD/SWAR variant that found value ends per 64-byte block measured slower than this
-// byte loop: the per-value work, not the per-byte work, bounds it.)
+// The reference parser: parses and validates a COCO string of an (h, w) mask (alphabet,
+// complete groups, no 64-bit overflow, no negative count, counts sum to h*w), calling
+// sink(count) for each count, and throws an InputError naming the first problem (the byte,
+// the count). The kernels' fast paths (Kernels::parse, Kernels::measure) fall back to it
+// for anything unusual, so errors are this function's, byte for byte.
 //
 // The sink is taken and returned by value so that its state (a running area, say) stays in
 // registers instead of making every count a store and a load in the caller's frame.

@@ -117,7 +117,7 @@ void write_string(const count_t* counts, size_t m, char* out);
 // Parses a COCO string of a (h, w) mask, validates it completely (alphabet, complete
 // groups, no 64-bit overflow, no negative count, counts sum to h*w) and appends the counts.
 void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
-                  std::vector<count_t>& out);
+                  std::vector<count_t>& out, Isa isa = Isa::kScalar);
 
 // One mask to read: a compressed string (data, len) or, when counts is set, uncompressed
 // counts; and the mask size.

@@ -6,7 +6,7 @@ around each core call, and turns results back into Python objects. Validation of
 bytes happens in the core; type checks of Python objects happen here.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport PyObject, Py_INCREF
 from libc.stdlib cimport getenv
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.string cimport string
@@ -375,41 +375,72 @@ cdef int _size(object obj, Py_ssize_t index, uint64_t* h, uint64_t* w) except -1
     return 0
 
 
+cdef extern from "Python.h":
+    # A compact ASCII str holds its characters as bytes: the core can read them in place.
+    int PyUnicode_READY(object o) except -1
+    bint PyUnicode_IS_ASCII(object o)
+    void* PyUnicode_DATA(object o)
+    Py_ssize_t PyUnicode_GET_LENGTH(object o)
+    PyObject* PyDict_GetItem(object d, object key)  # borrowed; NULL (not an error) when absent
+
+
 cdef list _sources(object objs, vector[Source]& sources):
     """Fills `sources` from COCO dicts; returns the objects that own the memory they point
     into. The caller keeps that list for the whole core call: another thread may replace a
     dict's counts while the GIL is released, and only these references keep the old buffers
-    alive."""
+    alive. str counts are read in place (no copy) when ASCII, as JSON loaders make them."""
     cdef Py_ssize_t n = len(objs), i
     cdef uint64_t[::1] cv
+    cdef Source* src
+    cdef PyObject* found_size
+    cdef PyObject* found_counts
     sources.resize(n)
-    keep = []
+    keep = [None] * n
     for i in range(n):
         obj = objs[i]
-        try:
-            size = obj["size"]
-            counts = obj["counts"]
-        except (KeyError, TypeError, IndexError):
-            raise TypeError(f"mask {i}: expected a dict with 'size' and 'counts', got "
-                            f"{type(obj).__name__}") from None
-        _size(size, i, &sources[i].h, &sources[i].w)
+        src = &sources[i]
+        if type(obj) is dict:
+            found_size = PyDict_GetItem(obj, "size")
+            found_counts = PyDict_GetItem(obj, "counts")
+            if found_size is NULL or found_counts is NULL:
+                raise TypeError(f"mask {i}: expected a dict with 'size' and 'counts', got a dict "
+                                f"with keys {sorted(map(str, obj))}")
+            size = <object> found_size
+            counts = <object> found_counts
+        else:
+            try:
+                size = obj["size"]
+                counts = obj["counts"]
+            except (KeyError, TypeError, IndexError):
+                raise TypeError(f"mask {i}: expected a dict with 'size' and 'counts', got "
+                                f"{type(obj).__name__}") from None
+        _size(size, i, &src.h, &src.w)
         if type(counts) is str:
+            PyUnicode_READY(counts)
+            if not PyUnicode_IS_ASCII(counts):
+                raise _mask_error(i, "counts string has non-ASCII characters")
+            keep[i] = counts
+            src.data = <const char*> PyUnicode_DATA(counts)
+            src.len = PyUnicode_GET_LENGTH(counts)
+        elif isinstance(counts, bytes):
+            keep[i] = counts
+            src.data = PyBytes_AS_STRING(counts)
+            src.len = PyBytes_GET_SIZE(counts)
+        elif isinstance(counts, str):  # a str subclass: its own encoding, once
             try:
                 counts = (<str> counts).encode("ascii")
             except UnicodeEncodeError:
                 raise _mask_error(i, "counts string has non-ASCII characters") from None
-            keep.append(counts)
-        if type(counts) is bytes or isinstance(counts, bytes):
-            keep.append(counts)
-            sources[i].data = PyBytes_AS_STRING(counts)
-            sources[i].len = PyBytes_GET_SIZE(counts)
+            keep[i] = counts
+            src.data = PyBytes_AS_STRING(counts)
+            src.len = PyBytes_GET_SIZE(counts)
         elif isinstance(counts, (list, tuple, np.ndarray)):
             arr = _u64(counts, f"mask {i}: counts")
-            keep.append(arr)
+            keep[i] = arr
             if arr.size:  # (no counts reads the same as an empty string)
                 cv = arr
-                sources[i].counts = &cv[0]
-                sources[i].m = arr.size
+                src.counts = &cv[0]
+                src.m = arr.size
         else:
             raise TypeError(f"mask {i}: 'counts' must be str, bytes or a list of integers, "
                             f"got {type(counts).__name__}")

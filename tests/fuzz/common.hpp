@@ -61,6 +61,15 @@ struct Reader {
 // The configurations every differential check compares: the scalar reference and the best
 // vector path of this CPU.
 inline turborle::Config scalar_config(int threads = 1) { return {turborle::Isa::kScalar, threads}; }
+
+// Every instruction set this CPU runs (the scalar reference first).
+inline std::vector<turborle::Isa> isas() {
+  std::vector<turborle::Isa> out{turborle::Isa::kScalar};
+  const turborle::Isa best = turborle::detect_isa();
+  if (best == turborle::Isa::kAvx512) out.push_back(turborle::Isa::kAvx2);
+  if (best != turborle::Isa::kScalar) out.push_back(best);
+  return out;
+}
 inline turborle::Config best_config(int threads = 1) { return {turborle::detect_isa(), threads}; }
 
 // Canonical form of valid counts of a total-pixel mask: no zero run except possibly the

@@ -52,9 +52,10 @@ bool reference_parse(const uint8_t* s, size_t len, unsigned __int128 total,
   return sum == total;
 }
 
-bool core_parse(const char* s, size_t len, uint64_t h, uint64_t w, std::vector<count_t>& out) {
+bool core_parse(const char* s, size_t len, uint64_t h, uint64_t w, std::vector<count_t>& out,
+                turborle::Isa isa = turborle::Isa::kScalar) {
   try {
-    turborle::parse_string(s, len, h, w, out);
+    turborle::parse_string(s, len, h, w, out, isa);
     return true;
   } catch (const std::invalid_argument&) {
     return false;
@@ -89,6 +90,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<count_t> got;
   const bool ok = core_parse(s, len, h, w, got);
   CHECK(ok == ref_ok);
+  for (turborle::Isa isa : fuzz::isas()) {  // every instruction set's fast path agrees
+    std::vector<count_t> other;
+    CHECK(core_parse(s, len, h, w, other, isa) == ok);
+    CHECK(!ok || other == got);
+  }
   if (!ok) return 0;
   CHECK(got == ref);
 
@@ -139,9 +145,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<double> box(4 * k), box2(4 * k);
   turborle::area(batch, area.data(), fuzz::scalar_config());
   turborle::bbox(batch, box.data(), fuzz::scalar_config());
-  turborle::measure_sources(sources.data(), k, area2.data(), box2.data(), fuzz::best_config(threads));
-  CHECK(area == area2);
-  CHECK(box == box2);
+  for (turborle::Isa isa : fuzz::isas()) {
+    turborle::Config cfg{isa, threads};
+    turborle::measure_sources(sources.data(), k, area2.data(), box2.data(), cfg);
+    CHECK(area == area2);
+    CHECK(box == box2);
+    turborle::measure_sources(sources.data(), k, area2.data(), nullptr, cfg);
+    CHECK(area == area2);
+  }
 
   // The batch serialised as strings parses back to itself.
   std::string all;

@@ -1,6 +1,7 @@
 // Cross-check on arm64 (under qemu): every Isa the CPU reports gives the scalar results.
 #include "turborle.hpp"
 #include <cstdio>
+#include <string>
 #include <random>
 using namespace turborle;
 int main() {
@@ -24,6 +25,25 @@ int main() {
         decode(a, db.data(), o, Config{detect_isa(), 2});
         if (da != db) ++bad;
       }
+      // COCO strings: parse and measure through each kernel table.
+      std::string text;
+      std::vector<size_t> offsets;
+      write_strings(a, text, offsets, Config{Isa::kScalar, 1});
+      std::vector<Source> sources(n);
+      for (uint64_t i = 0; i < n; ++i) {
+        sources[i].data = text.data() + offsets[i];
+        sources[i].len = offsets[i + 1] - offsets[i];
+        sources[i].h = h;
+        sources[i].w = w;
+      }
+      Batch pa = read_sources(sources.data(), n, Config{Isa::kScalar, 1});
+      Batch pb = read_sources(sources.data(), n, Config{detect_isa(), 2});
+      if (pa.counts != a.counts || pb.counts != a.counts) ++bad;
+      std::vector<uint64_t> aa(n), ab(n);
+      std::vector<double> ba(4 * n), bb(4 * n);
+      measure_sources(sources.data(), n, aa.data(), ba.data(), Config{Isa::kScalar, 1});
+      measure_sources(sources.data(), n, ab.data(), bb.data(), Config{detect_isa(), 2});
+      if (aa != ab || ba != bb) ++bad;
     }
   }
   printf("mismatches: %d\n", bad);

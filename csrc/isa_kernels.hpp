@@ -1,0 +1,497 @@
+// The kernel algorithms, written once over an instruction set's primitives; each isa_*.cpp
+// includes this inside its target region (see portable.hpp) and fills its Kernels table from
+// it. Everything here has internal linkage, so each file's copy is compiled for its own set
+// and none can stand in for another's. Include only after the headers listed in isa_scalar.cpp.
+#pragma once
+
+namespace turborle {
+namespace {
+
+constexpr uint64_t kOnes = 0x0101010101010101ull;
+constexpr uint64_t kHighs = 0x8080808080808080ull;
+
+// ---- scalar kernels (the reference; also the tails of the vector ones) ----------------------
+
+inline uint64_t find_byte_scalar(const uint8_t* p, uint64_t i, uint64_t len, bool want_nonzero) {
+  // Eight bytes at a time: a nonzero word has a nonzero byte; (u - 1s) & ~u & 0x80s flags
+  // zero bytes, and its lowest flag is exact (little-endian: the lowest is the first).
+  for (; i + 8 <= len; i += 8) {
+    uint64_t u;
+    std::memcpy(&u, p + i, 8);
+    const uint64_t hits = want_nonzero ? u : (u - kOnes) & ~u & kHighs;
+    if (hits) return i + (ctz64(hits) >> 3);
+  }
+  for (; i < len; ++i)
+    if ((p[i] != 0) == want_nonzero) return i;
+  return len;
+}
+
+inline void pack_row_scalar(const uint8_t* row, uint64_t w, uint64_t* bits) {
+  const uint64_t words = (w + 63) / 64;
+  for (uint64_t k = 0; k < words; ++k) {
+    const uint64_t n = (k + 1) * 64 <= w ? 64 : w - k * 64;
+    const uint8_t* p = row + k * 64;
+    uint64_t b = 0;
+    for (uint64_t j = 0; j < n; ++j) b |= uint64_t(p[j] != 0) << j;
+    bits[k] = b;
+  }
+}
+
+// The per-word step of row_changes, shared by every instruction set.
+inline size_t emit_changes(uint64_t cur, uint64_t* bits, uint64_t k, uint32_t* changed,
+                           size_t n) {
+  for (uint64_t d = cur ^ bits[k]; d; d &= d - 1)
+    changed[n++] = static_cast<uint32_t>(k * 64 + ctz64(d));
+  bits[k] = cur;
+  return n;
+}
+
+inline size_t row_changes_scalar(const uint8_t* row, uint64_t w, uint64_t* bits, uint32_t* changed) {
+  size_t n = 0;
+  for (uint64_t k = 0; k * 64 < w; ++k) {
+    uint64_t cur;
+    pack_row_scalar(row + 64 * k, std::min<uint64_t>(64, w - 64 * k), &cur);
+    n = emit_changes(cur, bits, k, changed, n);
+  }
+  return n;
+}
+
+inline void unpack_row_scalar(const uint64_t* bits, uint64_t w, uint8_t* row) {
+  for (uint64_t x = 0; x < w; ++x) row[x] = (bits[x >> 6] >> (x & 63)) & 1;
+}
+
+// ---- COCO strings -----------------------------------------------------------------------------
+// A string is read 64 bytes at a time: first a bitmap of the bytes that end a value (bit 0x20
+// of byte - '0' clear) with the whole block validated, then each value with one 8-byte load at
+// its start, its 5-bit groups gathered without a loop over its bytes. Neither the byte loop's
+// branches nor a chain through the input position bound the speed. An instruction set
+// provides P::ends (the bitmap of a full 64-byte block, setting `bad` for a byte outside
+// '0'..'o') and P::gather (the groups of a value's first `groups` bytes, each byte already
+// minus '0', as one value whose sign is bit 4 of the last group).
+
+// Counts are resolved from the values a block of 64 bytes holds in a second, separate pass:
+// count m = value m + count m-2 for m > 2 (the format's quirk), each count in [0, h*w], their
+// sum h*w. Keeping it apart from decoding lets an instruction set resolve four counts at once.
+struct Resolved {
+  uint64_t before_last = 0, last = 0;  // counts m-2 and m-1
+  uint64_t sum = 0, area = 0;          // of the counts so far; area: the odd-numbered ones
+  size_t m = 0;                        // counts so far
+  bool bad = false;                    // a count out of range: the string is not valid
+};
+
+// One count at a time (the reference, and the ends of the vector versions).
+inline void resolve_scalar(int64_t* v, size_t k, uint64_t total, Resolved& r) {
+  for (size_t j = 0; j < k; ++j) {
+    // Wrapping arithmetic: a negative or too large count shows as more than what is left.
+    const uint64_t count = static_cast<uint64_t>(v[j]) + (r.m > 2 ? r.before_last : 0);
+    if (count > total - r.sum) r.bad = true;
+    r.sum += count;
+    r.area += (r.m & 1) ? count : 0;
+    v[j] = static_cast<int64_t>(count);
+    r.before_last = r.last;
+    r.last = count;
+    ++r.m;
+  }
+}
+
+#ifdef TURBORLE_KERNELS_AVX2
+// Four counts at once (AVX2). For counts i..i+3 and deltas d: c[i] = d[i] + c[i-2],
+// c[i+1] = d[i+1] + c[i-1], c[i+2] = d[i+2] + d[i] + c[i-2], c[i+3] = d[i+3] + d[i+1] + c[i-1]:
+// the deltas, plus themselves moved up two lanes, plus the carried pair (c[i-2], c[i-1]).
+// Checks: every count in [0, total] and every lane's running sum at most total (so nothing
+// wraps: deltas here are below 2^40 and total at most 2^62); the lanes' sums are added to the
+// scalar sum with the same checks at the end.
+template <class In>
+inline void resolve_avx2(const In* in, int64_t* out, size_t k, uint64_t total, Resolved& r) {
+  size_t j = 0;
+  for (; j < k && r.m < 3; ++j) {  // counts 0..2 add nothing
+    int64_t one = in[j];
+    resolve_scalar(&one, 1, total, r);
+    if (out) out[j] = one;
+  }
+  if (k - j >= 4) {
+    const __m256i limit = _mm256_set1_epi64x(static_cast<int64_t>(total));
+    const __m256i zero = _mm256_setzero_si256();
+    // Lanes whose count number is odd (they make the area).
+    const __m256i odd = (r.m & 1) ? _mm256_setr_epi64x(-1, 0, -1, 0) : _mm256_setr_epi64x(0, -1, 0, -1);
+    __m256i carry = _mm256_setr_epi64x(static_cast<int64_t>(r.before_last), static_cast<int64_t>(r.last),
+                                       static_cast<int64_t>(r.before_last), static_cast<int64_t>(r.last));
+    __m256i sums = zero, area = zero, bad = zero, counts = zero;
+    const size_t first = j;
+    for (; j + 4 <= k; j += 4) {
+      __m256i d;
+      if constexpr (sizeof(In) == 2)
+        d = _mm256_cvtepi16_epi64(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(in + j)));
+      else
+        d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + j));
+      const __m256i up = _mm256_blend_epi32(_mm256_permute4x64_epi64(d, 0x40), zero, 0x0f);
+      counts = _mm256_add_epi64(_mm256_add_epi64(d, up), carry);
+      sums = _mm256_add_epi64(sums, counts);
+      bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_cmpgt_epi64(counts, limit),
+                                                 _mm256_cmpgt_epi64(zero, counts)));
+      bad = _mm256_or_si256(bad, _mm256_cmpgt_epi64(sums, limit));
+      area = _mm256_add_epi64(area, _mm256_and_si256(counts, odd));
+      if (out) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), counts);
+      carry = _mm256_permute4x64_epi64(counts, 0xee);  // (c[i+2], c[i+3], c[i+2], c[i+3])
+    }
+    if (!_mm256_testz_si256(bad, bad)) r.bad = true;
+    alignas(32) uint64_t lane[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lane), sums);
+    for (uint64_t sum : lane) {
+      if (sum > total - r.sum) r.bad = true;
+      r.sum += sum;
+    }
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lane), area);
+    r.area += lane[0] + lane[1] + lane[2] + lane[3];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lane), counts);
+    r.before_last = lane[2];
+    r.last = lane[3];
+    r.m += j - first;
+  }
+  for (; j < k; ++j) {
+    int64_t one = in[j];
+    resolve_scalar(&one, 1, total, r);
+    if (out) out[j] = one;
+  }
+}
+#endif
+
+// Decodes the values that end in the 64 bytes at u + block (a value may start in an earlier
+// block) as int64 into out, one at a time; returns how many, or SIZE_MAX on anything unusual:
+// a value of more than eight groups. Reads 8 bytes from the start of each value, so u holds 8
+// bytes past the block (the caller pads the end of a string).
+template <class Gather>
+inline size_t decode_values(const unsigned char* u, size_t block, uint64_t ends, size_t& start,
+                            int64_t* out) {
+  size_t k = 0;
+  for (; ends; ends &= ends - 1) {
+    const size_t stop = block + static_cast<size_t>(ctz64(ends));
+    const size_t groups = stop + 1 - start;
+    if (groups > 8) return SIZE_MAX;
+    uint64_t word;
+    std::memcpy(&word, u + start, 8);
+    out[k++] = Gather::gather(word - 0x30 * kOnes, static_cast<unsigned>(groups));
+    start = stop + 1;
+  }
+  return k;
+}
+
+// One block the portable way: its values decoded one by one into `counts` (room for 64) and
+// resolved there in place.
+template <class P>
+inline bool block_one_by_one(const unsigned char* u, size_t block, uint64_t ends, size_t& start,
+                             uint64_t total, Resolved& r, int64_t* counts) {
+  const size_t k = decode_values<P>(u, block, ends, start, counts);
+  if (k == SIZE_MAX) return false;
+  P::resolve(counts, k, total, r);
+  return !r.bad;
+}
+
+// Portable primitives (SWAR).
+struct SwarStrings {
+  static uint64_t ends(const unsigned char* block, bool& bad) {
+    uint64_t invalid = 0, ends = 0;
+    for (int k = 0; k < 8; ++k) {
+      uint64_t word;
+      std::memcpy(&word, block + 8 * k, 8);
+      // Below 0x30, above 0x6f, or above 0x7f: the high bit of a byte of these flags it.
+      invalid |= (~((word | kHighs) - 0x30 * kOnes) | ((word & ~kHighs) + 0x10 * kOnes) | word);
+      // Bit 5 of (byte - 0x30) clear: moved to bit 0 of each byte, the 8 gathered into a byte.
+      const uint64_t end_bytes = (~(word - 0x30 * kOnes) >> 5) & kOnes;
+      ends |= ((end_bytes * 0x0102040810204080ull) >> 56) << (8 * k);
+    }
+    if (invalid & kHighs) bad = true;
+    return ends;
+  }
+
+  static void resolve(int64_t* v, size_t k, uint64_t total, Resolved& r) {
+    resolve_scalar(v, k, total, r);
+  }
+
+  static bool block(const unsigned char* u, size_t at, uint64_t ends, size_t& start,
+                    uint64_t total, Resolved& r, int64_t* counts) {
+    int64_t local[64];
+    return block_one_by_one<SwarStrings>(u, at, ends, start, total, r, counts ? counts : local);
+  }
+
+  static int64_t gather(uint64_t v, unsigned groups) {
+    uint64_t x = v & 0x1f1f1f1f1f1f1f1full;
+    x = (x & 0x001f001f001f001full) | ((x >> 3) & 0x03e003e003e003e0ull);  // 10 bits per 16
+    x = (x & 0x000003ff000003ffull) | ((x >> 6) & 0x000ffc00000ffc00ull);  // 20 bits per 32
+    x = (x & 0x00000000000fffffull) | ((x >> 12) & 0x000000fffff00000ull);  // 40 bits
+    const unsigned unused = 64 - 5 * groups;
+    return static_cast<int64_t>(x << unused) >> unused;
+  }
+};
+
+// The bitmap of a block's value ends; a block past the end of the string is padded with '0'
+// (a valid value end) whose bits are dropped.
+template <class P>
+inline uint64_t block_ends(const unsigned char* u, size_t len, size_t block, bool& bad) {
+  if (len - block >= 64) return P::ends(u + block, bad);
+  unsigned char padded[64];
+  std::memset(padded, '0', 64);
+  std::memcpy(padded, u + block, len - block);
+  return P::ends(padded, bad) & ((uint64_t(1) << (len - block)) - 1);
+}
+
+template <class P>
+inline size_t string_values(const char* s, size_t len) {
+  const auto* u = reinterpret_cast<const unsigned char*>(s);
+  size_t n = 0;
+  bool bad = false;
+  for (size_t block = 0; block < len; block += 64)
+    n += static_cast<size_t>(popcount64(block_ends<P>(u, len, block, bad)));
+  return n;
+}
+
+// Calls each(counts, k) with every block's counts (when Each wants them: see below); false for
+// anything unusual (see Kernels::parse). P::block decodes and resolves the values ending in one
+// 64-byte block, writing the counts to `counts` when it is set. `out`, when set, receives all
+// counts (room for them all); otherwise they go through a buffer of one block, and only when
+// each() uses them. Blocks read in place are preceded and followed by 8 readable bytes of the
+// string; the first and the last blocks are copied into a buffer padded with '0' (a value that
+// ends: it continues nothing) on both sides, their padding's ends masked off.
+template <class P, bool kWantCounts, class Each>
+inline bool string_counts(const char* s, size_t len, uint64_t total, int64_t* out, Resolved& r,
+                          Each&& each) {
+  const auto* u = reinterpret_cast<const unsigned char*>(s);
+  int64_t buffer[64];
+  size_t start = 0;  // first byte of the next value
+  auto run = [&](const unsigned char* base, size_t at, uint64_t mask) {
+    bool bad = false;
+    const uint64_t ends = P::ends(base + at, bad) & mask;
+    if (bad) return false;
+    int64_t* counts = out ? out + r.m : (kWantCounts ? buffer : nullptr);
+    const size_t before = r.m;
+    if (!P::block(base, at, ends, start, total, r, counts)) return false;
+    if (kWantCounts) each(counts, r.m - before);
+    return true;
+  };
+  // A padded copy of [from, to) (fewer than 64 + 72 bytes): its bytes start at offset 8 of
+  // `padded`, which holds whole blocks of them and 8 bytes on either side.
+  unsigned char padded[8 + 3 * 64 + 8];
+  auto pad = [&](size_t from, size_t to) {
+    std::memset(padded, '0', sizeof padded);
+    std::memcpy(padded + 8, u + from, to - from);
+    return padded + 8;
+  };
+  // After a block, the value still open (if any) may not already span more than 8 bytes:
+  // that keeps the tail below within its buffer.
+  size_t block = 0;
+  if (len >= 64 + 72) {  // the first block from a copy, then in place up to the last 72 bytes
+    if (!run(pad(0, 64 + 8), 0, ~uint64_t(0)) || start + 8 < 64) return false;
+    for (block = 64; block + 72 <= len; block += 64)
+      if (!run(u, block, ~uint64_t(0)) || start + 8 < block + 64) return false;
+  }
+  if (block < len) {  // the rest, from the first unfinished value (at most 8 bytes back)
+    const size_t from = start, n = len - from;  // n < 64 + 72
+    const unsigned char* tail = pad(from, len);
+    start = 0;
+    for (size_t at = 0; at < n; at += 64)
+      if (!run(tail, at, n - at >= 64 ? ~uint64_t(0) : (uint64_t(1) << (n - at)) - 1))
+        return false;
+    start += from;
+  }
+  return start == len && r.sum == total;
+}
+
+template <class P>
+inline bool string_parse(const char* s, size_t len, uint64_t total, uint64_t* out) {
+  Resolved r;
+  return string_counts<P, false>(s, len, total, reinterpret_cast<int64_t*>(out), r,
+                                 [](const int64_t*, size_t) {});
+}
+
+// The tight box of a mask from its counts, for masks of fewer than 2^52 pixels. Per run of
+// foreground only its first row is needed (a run longer than what is left of its column
+// crosses into the next and so covers every row); the row from one multiplication by 1/h in
+// double precision (exact below 2^53) and one correction, instead of BoxBuilder's branches
+// that step column by column. The columns of the first and last foreground pixels come at the
+// end.
+class DivisionBox {
+ public:
+  explicit DivisionBox(uint64_t h) : h_(h), inverse_(1.0 / static_cast<double>(h)) {}
+  void add(const int64_t* counts, size_t k, size_t first) {  // first: number of counts[0]
+    size_t j = 0;
+    if (!(first & 1) && k) pos_ += static_cast<uint64_t>(counts[j++]);  // background first
+    for (; j < k; j += 2) {  // counts[j] foreground, counts[j + 1] the background after it
+      const uint64_t c = static_cast<uint64_t>(counts[j]);
+      if (c > 0) {
+        const uint64_t row = pos_ - column(pos_) * h_;
+        const bool across = row + c > h_;
+        ys_ = std::min(ys_, across ? 0 : row);
+        ye_ = std::max(ye_, across ? h_ - 1 : row + c - 1);
+        if (first_ == UINT64_MAX) first_ = pos_;
+        last_ = pos_ + c - 1;
+      }
+      pos_ += c + (j + 1 < k ? static_cast<uint64_t>(counts[j + 1]) : 0);
+    }
+  }
+  Box finish() const {
+    if (first_ == UINT64_MAX) return Box{};
+    return Box{column(first_), ys_, column(last_) + 1, ye_ + 1};
+  }
+
+ private:
+  uint64_t column(uint64_t at) const {
+    // (Through int64: the conversions to and from double are single instructions then.)
+    const auto q = static_cast<int64_t>(static_cast<double>(static_cast<int64_t>(at)) * inverse_);
+    const int64_t row = static_cast<int64_t>(at) - q * static_cast<int64_t>(h_);
+    return static_cast<uint64_t>(q - (row < 0) + (row >= static_cast<int64_t>(h_)));
+  }
+
+  uint64_t h_;
+  double inverse_;
+  uint64_t pos_ = 0;
+  uint64_t first_ = UINT64_MAX, last_ = 0;  // first and last foreground pixel
+  uint64_t ys_ = UINT64_MAX, ye_ = 0;
+};
+
+template <class P>
+inline bool string_measure(const char* s, size_t len, uint64_t h, uint64_t total,
+                           uint64_t* area, Box* box) {
+  Resolved r;
+  if (!box) {
+    if (!string_counts<P, false>(s, len, total, nullptr, r, [](const int64_t*, size_t) {}))
+      return false;
+  } else if (total < (uint64_t(1) << 52)) {
+    DivisionBox builder(h);
+    auto add = [&](const int64_t* counts, size_t k) { builder.add(counts, k, r.m - k); };
+    if (!string_counts<P, true>(s, len, total, nullptr, r, add)) return false;
+    *box = builder.finish();
+  } else {
+    BoxBuilder builder(h);
+    auto add = [&builder](const int64_t* counts, size_t k) {
+      for (size_t j = 0; j < k; ++j) builder.add(static_cast<uint64_t>(counts[j]));
+    };
+    if (!string_counts<P, true>(s, len, total, nullptr, r, add)) return false;
+    *box = builder.finish();
+  }
+  *area = r.area;
+  return true;
+}
+
+#ifdef TURBORLE_KERNELS_AVX2
+// ---- COCO strings ----------------------------------------------------------------------------
+
+// Shuffles that pack the int16 lanes of an 8-lane vector selected by an 8-bit mask to the
+// front, in order (the compress AVX2 lacks).
+struct CompressTable {
+  alignas(16) uint8_t shuffle[256][16];
+  constexpr CompressTable() : shuffle{} {
+    for (int mask = 0; mask < 256; ++mask) {
+      int k = 0;
+      for (int lane = 0; lane < 8; ++lane)
+        if (mask & (1 << lane)) {
+          shuffle[mask][2 * k] = static_cast<uint8_t>(2 * lane);
+          shuffle[mask][2 * k + 1] = static_cast<uint8_t>(2 * lane + 1);
+          ++k;
+        }
+      for (; k < 8; ++k) shuffle[mask][2 * k] = shuffle[mask][2 * k + 1] = 0x80;
+    }
+  }
+};
+constexpr CompressTable kCompress;
+
+inline __m256i load_minus_zero(const unsigned char* p) {
+  return _mm256_sub_epi8(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)),
+                         _mm256_set1_epi8(0x30));
+}
+
+// The values ending in the 32 bytes at p (bytes p[-3..-1] readable), as int16, when none has
+// more than three groups: per byte, the value of one, two and three groups ending there is
+// computed from the byte and the two before it, the right one chosen by whether the bytes
+// before continue into it, and the lanes of value ends packed to the front. Returns how many
+// values were written (out has room for 8 more), or -1 when a longer value ends here.
+inline int values32(const unsigned char* p, uint32_t ends, int16_t* out) {
+  const __m256i b0 = load_minus_zero(p), b1 = load_minus_zero(p - 1),
+                b2 = load_minus_zero(p - 2), b3 = load_minus_zero(p - 3);
+  const __m256i more = _mm256_set1_epi8(0x20), low = _mm256_set1_epi8(0x1f);
+  const __m256i c1 = _mm256_cmpeq_epi8(_mm256_and_si256(b1, more), more);  // p[-1] continues
+  const __m256i c12 = _mm256_and_si256(c1, _mm256_cmpeq_epi8(_mm256_and_si256(b2, more), more));
+  const __m256i c123 = _mm256_and_si256(c12, _mm256_cmpeq_epi8(_mm256_and_si256(b3, more), more));
+  if (static_cast<uint32_t>(_mm256_movemask_epi8(c123)) & ends) return -1;
+  // The last group, sign-extended from its 5 bits; the two before it.
+  const __m256i sign = _mm256_set1_epi8(0x10);
+  const __m256i top = _mm256_sub_epi8(_mm256_xor_si256(_mm256_and_si256(b0, low), sign), sign);
+  const __m256i g1 = _mm256_and_si256(b1, low), g2 = _mm256_and_si256(b2, low);
+  int n = 0;
+  for (int half = 0; half < 2; ++half) {
+    auto wide_signed = [half](__m256i x) {
+      return _mm256_cvtepi8_epi16(half ? _mm256_extracti128_si256(x, 1) : _mm256_castsi256_si128(x));
+    };
+    auto wide = [half](__m256i x) {
+      return _mm256_cvtepu8_epi16(half ? _mm256_extracti128_si256(x, 1) : _mm256_castsi256_si128(x));
+    };
+    const __m256i t = wide_signed(top), w1 = wide(g1), w2 = wide(g2);
+    const __m256i one = t;
+    const __m256i two = _mm256_add_epi16(_mm256_slli_epi16(t, 5), w1);
+    const __m256i three = _mm256_add_epi16(_mm256_add_epi16(_mm256_slli_epi16(t, 10), _mm256_slli_epi16(w1, 5)), w2);
+    __m256i v = _mm256_blendv_epi8(one, two, wide_signed(c1));
+    v = _mm256_blendv_epi8(v, three, wide_signed(c12));
+    const unsigned m0 = (ends >> (16 * half)) & 0xff, m1 = (ends >> (16 * half + 8)) & 0xff;
+    const __m128i lo = _mm_shuffle_epi8(_mm256_castsi256_si128(v),
+                                        _mm_load_si128(reinterpret_cast<const __m128i*>(kCompress.shuffle[m0])));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n), lo);
+    n += popcount64(m0);
+    const __m128i hi = _mm_shuffle_epi8(_mm256_extracti128_si256(v, 1),
+                                        _mm_load_si128(reinterpret_cast<const __m128i*>(kCompress.shuffle[m1])));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + n), hi);
+    n += popcount64(m1);
+  }
+  return n;
+}
+
+// COCO strings: the value ends of 64 bytes from two compares and movemasks; a block's values
+// decoded 32 bytes at a time (values32) and resolved four at a time, or one by one with PEXT
+// when a value of four or more groups ends in it.
+template <class Gather>
+struct Avx2StringsOf {
+  static uint64_t ends(const unsigned char* block, bool& bad) {
+    const __m256i top = _mm256_set1_epi8(63);
+    const __m256i lo = load_minus_zero(block), hi = load_minus_zero(block + 32);
+    // Valid: byte - '0' <= 63 unsigned, i.e. max(byte - '0', 63) == 63.
+    const __m256i valid = _mm256_and_si256(_mm256_cmpeq_epi8(_mm256_max_epu8(lo, top), top),
+                                           _mm256_cmpeq_epi8(_mm256_max_epu8(hi, top), top));
+    if (static_cast<uint32_t>(_mm256_movemask_epi8(valid)) != 0xffffffffu) bad = true;
+    // Bit 5 (more groups follow) moved to bit 7 for movemask; ends are where it is clear.
+    const uint64_t more = static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_slli_epi16(lo, 2))) |
+                          uint64_t(static_cast<uint32_t>(_mm256_movemask_epi8(_mm256_slli_epi16(hi, 2)))) << 32;
+    return ~more;
+  }
+
+  static void resolve(int64_t* v, size_t k, uint64_t total, Resolved& r) {
+    resolve_avx2(v, v, k, total, r);
+  }
+
+  static int64_t gather(uint64_t v, unsigned groups) { return Gather::gather(v, groups); }
+
+  static bool block(const unsigned char* u, size_t at, uint64_t ends, size_t& start,
+                    uint64_t total, Resolved& r, int64_t* counts) {
+    int16_t values[64 + 8];
+    const int low = values32(u + at, static_cast<uint32_t>(ends), values);
+    const int high = low < 0 ? -1 : values32(u + at + 32, static_cast<uint32_t>(ends >> 32), values + low);
+    if (high < 0) {  // a long value: one at a time
+      int64_t local[64];
+      return block_one_by_one<Avx2StringsOf>(u, at, ends, start, total, r, counts ? counts : local);
+    }
+    if (ends) start = at + 64 - static_cast<size_t>(clz64(ends));
+    resolve_avx2(values, counts, static_cast<size_t>(low + high), total, r);
+    return !r.bad;
+  }
+};
+
+// One PEXT gathers the 5-bit groups (fast on Intel since Haswell and AMD since Zen 3).
+struct PextGather {
+  static int64_t gather(uint64_t v, unsigned groups) {
+    const uint64_t x = _pext_u64(v, 0x1f1f1f1f1f1f1f1full);
+    const unsigned unused = 64 - 5 * groups;
+    return static_cast<int64_t>(x << unused) >> unused;
+  }
+};
+
+#endif  // TURBORLE_KERNELS_AVX2
+
+}  // namespace
+}  // namespace turborle

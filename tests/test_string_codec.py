@@ -1,0 +1,135 @@
+"""The COCO string parser's fast paths, on every instruction set this CPU runs, against the
+pure-Python reference (turborle.testing.reference), on strings built to reach each path: long
+strings (read in place, block by block) and short ones (padded copies), values of every
+length from one to thirteen groups (the vector decoder takes up to three, the one-by-one
+path up to eight, the reference parser the rest), and one bad byte anywhere in a long string.
+"""
+
+import numpy as np
+import pytest
+
+import turborle
+from turborle import _core
+from turborle import mask as tmask
+from turborle.testing import reference as ref
+from turborle.testing import runs
+
+LEVELS = sorted({"scalar", _core.best_simd_level()} | (
+    {"avx2"} if _core.best_simd_level() == "avx512" else set()))
+
+
+@pytest.fixture(params=LEVELS)
+def level(request):
+    old = _core._set_simd(request.param)
+    yield request.param
+    _core._set_simd(old)
+
+
+def _random_counts(rng, n, groups_hint):
+    """n counts whose deltas (count i minus count i-2) need about `groups_hint` groups, with
+    a sprinkling of every other length."""
+    counts = []
+    for i in range(n):
+        g = groups_hint if rng.random() < 0.8 else int(rng.integers(1, 14))
+        magnitude = int(rng.integers(0, 2 ** min(5 * g - 1, 58 - n.bit_length())))
+        base = counts[i - 2] if i > 2 else 0
+        counts.append(base + magnitude if rng.random() < 0.5 or base < magnitude else base - magnitude)
+    return counts
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3, 4, 8, 9])
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 40, 300, 2000])
+def test_strings_of_every_value_length_parse_as_the_reference(level, groups, n):
+    rng = np.random.default_rng(groups * 10_000 + n)
+    objs, expected = [], []
+    for _ in range(6):
+        counts = _random_counts(rng, n, groups)
+        while sum(counts) > 2 ** 62:  # the largest mask turborle reads
+            counts = _random_counts(rng, n, groups)
+        total = sum(counts)
+        if total == 0:
+            counts[0], total = 1, 1
+        s = ref.counts_to_string(counts)
+        assert ref.string_to_counts(s) == counts
+        objs.append({"size": [1, total], "counts": s})
+        expected.append(counts)
+    batch = turborle.from_coco(objs)
+    for i, counts in enumerate(expected):
+        assert batch.counts[batch.offsets[i]:batch.offsets[i + 1]].tolist() == counts
+    # (masks of up to 2^62 pixels: the run-based reference, itself tested against the dense one)
+    assert tmask.area(objs).tolist() == [runs.area(c) for c in expected]
+    np.testing.assert_array_equal(tmask.toBbox(objs), [runs.bbox(c, 1, sum(c)) for c in expected])
+
+
+@pytest.mark.parametrize("h", [1, 7, 480, 1024])
+def test_masks_of_many_shapes_measure_as_the_reference(level, h):
+    rng = np.random.default_rng(h)
+    w = 333
+    masks = rng.random((5, h, w)) < rng.uniform(0.05, 0.95, (5, 1, 1))
+    masks[1, :, : w // 2] = True  # long runs across columns
+    masks[2] = False
+    objs = [{"size": [h, w], "counts": ref.counts_to_string(ref.encode_counts(m))} for m in masks]
+    assert tmask.area(objs).tolist() == [int(m.sum()) for m in masks]
+    expected_boxes = [ref.bbox(ref.encode_counts(m), h, w) for m in masks]
+    np.testing.assert_array_equal(tmask.toBbox(objs), expected_boxes)
+    np.testing.assert_array_equal(tmask.decode(objs).transpose(2, 0, 1), masks)
+
+
+@pytest.mark.parametrize("where", ["start", "block-edge", "middle", "last-block", "end"])
+@pytest.mark.parametrize("bad", [b"\x00", b"/", b"p", b"\xff", b" "])
+def test_a_bad_byte_anywhere_gives_the_reference_parsers_error(level, where, bad):
+    rng = np.random.default_rng(5)
+    counts = _random_counts(rng, 600, 2)
+    s = ref.counts_to_string(counts)
+    at = {"start": 0, "block-edge": 64, "middle": len(s) // 2, "last-block": len(s) - 40,
+          "end": len(s) - 1}[where]
+    broken = s[:at] + bad + s[at + 1:]
+    obj = {"size": [1, sum(counts)], "counts": broken}
+    messages = set()
+    for call in (lambda: turborle.from_coco([obj]), lambda: tmask.area([obj]),
+                 lambda: tmask.toBbox([obj])):
+        with pytest.raises(ValueError) as info:
+            call()
+        messages.add(str(info.value))
+        assert info.value.offset is not None and info.value.offset <= at
+    assert len(messages) == 1  # the same error whichever path read it
+
+
+def test_errors_are_the_same_on_every_level():
+    rng = np.random.default_rng(9)
+    cases = []
+    for _ in range(200):
+        counts = _random_counts(rng, int(rng.integers(1, 400)), int(rng.integers(1, 5)))
+        s = bytearray(ref.counts_to_string(counts))
+        kind = rng.integers(0, 4)
+        if kind == 0 and s:
+            s[int(rng.integers(0, len(s)))] = int(rng.integers(0, 256))
+        elif kind == 1:
+            s = s[: int(rng.integers(0, len(s) + 1))]
+        elif kind == 2:
+            s += b"P"  # a value that never ends
+        total = sum(counts) + (1 if kind == 3 else 0)
+        cases.append({"size": [1, max(total, 0)], "counts": bytes(s)})
+
+    def outcome(obj):
+        try:
+            return ("ok", tmask.area([obj]).tolist(), tmask.toBbox([obj]).tolist())
+        except ValueError as e:
+            return ("error", str(e))
+
+    results = {}
+    for name in LEVELS:
+        old = _core._set_simd(name)
+        try:
+            results[name] = [outcome(obj) for obj in cases]
+        finally:
+            _core._set_simd(old)
+    for name in LEVELS:
+        assert results[name] == results["scalar"], name
+    for obj, got in zip(cases, results["scalar"]):  # and the scalar path agrees with the oracle
+        try:
+            counts = ref.string_to_counts(obj["counts"])
+            valid = sum(counts) == obj["size"][1] and all(c >= 0 for c in counts)
+        except ValueError:
+            valid = False
+        assert (got[0] == "ok") == valid
