@@ -474,7 +474,7 @@ def decode(rles: Any, *, device: Any = None, order: Literal["C", "F"] = "C", out
 
     Parameters
     ----------
-    rles : RLEBatch, COCO dict or list of COCO dicts
+    rles : RLEBatch or list of COCO dicts
         Compressed string counts are copied to the GPU as they are and parsed and validated
         there (a bad one raises the ``ValueError`` ``turborle.decode`` raises); uncompressed
         counts are read on the host (``turborle.from_coco``) first.
@@ -538,8 +538,6 @@ def _source(rles: Any) -> RLEBatch | _Strings:
     COCO dicts, with its messages)."""
     if isinstance(rles, RLEBatch):
         return rles
-    if isinstance(rles, dict):
-        rles = [rles]
     if not isinstance(rles, (list, tuple)):
         raise TypeError(f"rles must be an RLEBatch or a list of COCO RLE dicts, got "
                         f"{type(rles).__name__}")
