@@ -61,7 +61,8 @@ def gencode_flags(arch):
     for item in re.split(r"[;,\s]+", arch):
         m = re.fullmatch(r"(\d+)\.?(\d)(\+PTX)?", item.strip(), re.IGNORECASE)
         if not m:
-            raise CompileError(f"TURBORLE_CUDA_ARCH: cannot read {item!r} (expected e.g. 9.0 or 9.0+PTX)")
+            raise SystemExit(f"TURBORLE_CUDA_ARCH: cannot read {item!r} (expected a list like "
+                             f"'8.0;9.0+PTX')")
         cc = m.group(1) + m.group(2)
         flags.append(f"-gencode=arch=compute_{cc},code=sm_{cc}")
         names.append(f"sm_{cc}")
@@ -95,30 +96,48 @@ def find_cuda():
     return nvcc, includes, static[0]
 
 
+def out_of_date(sources, target):
+    """Whether target is missing or older than any source (as build_ext decides to relink)."""
+    if not os.path.exists(target):
+        return True
+    built = os.path.getmtime(target)
+    return any(os.path.getmtime(s) > built for s in sources)
+
+
 class BuildExt(build_ext):
-    """Compiles the .cu sources of an extension with nvcc (in parallel) before linking it."""
+    """Compiles the .cu sources of an extension with nvcc before linking it. nvcc starts at
+    once, beside the compilers of the other extensions (pip builds them one after another)."""
+
+    def build_extensions(self):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            self.nvcc_jobs = {
+                ext.name: pool.submit(self.compile_cuda, ext)
+                for ext in self.extensions
+                if getattr(ext, "cu_sources", None)
+                and (self.force or out_of_date(ext.sources + ext.depends,
+                                               self.get_ext_fullpath(ext.name)))
+            }
+            super().build_extensions()
 
     def build_extension(self, ext):
-        cu_sources = getattr(ext, "cu_sources", [])
-        if cu_sources:
-            ext.extra_objects = list(ext.extra_objects or []) + self.compile_cuda(ext, cu_sources)
+        job = getattr(self, "nvcc_jobs", {}).get(ext.name)
+        if job is not None:
+            ext.extra_objects = list(ext.extra_objects or []) + job.result()
         super().build_extension(ext)
 
-    def compile_cuda(self, ext, sources):
+    def compile_cuda(self, ext):
         build = Path(self.build_temp) / "cuda"
         build.mkdir(parents=True, exist_ok=True)
-
-        def nvcc(source):
+        objects = []
+        for source in ext.cu_sources:
             obj = str(build / (Path(source).stem + ".o"))
             cmd = [ext.nvcc, *ext.nvcc_args, "-c", source, "-o", obj]
             print(" ".join(cmd), flush=True)
             done = subprocess.run(cmd, capture_output=True, text=True)
             if done.returncode:
                 raise CompileError(f"nvcc failed on {source}:\n{done.stdout}{done.stderr}")
-            return obj
-
-        with ThreadPoolExecutor(max(1, min(len(sources), os.cpu_count() or 1))) as pool:
-            return list(pool.map(nvcc, sources))
+            objects.append(obj)
+        return objects
 
 
 def cuda_extension():
@@ -153,9 +172,11 @@ def cuda_extension():
         # auto: a toolkit that fails to build it leaves turborle without CUDA, not uninstallable
         optional=CUDA_MODE == "auto",
     )
+    # (every file of csrc/cuda: a changed header rebuilds the module)
+    ext.depends = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "csrc" / "cuda").iterdir())
     ext.cu_sources = ["csrc/cuda/device.cu"]
     ext.nvcc = nvcc
-    ext.nvcc_args = ["-std=c++17", "-O3", "-Icsrc", "-Xcompiler", "-fPIC",
+    ext.nvcc_args = ["-std=c++17", "-O3", "-Icsrc", "--threads", "0", "-Xcompiler", "-fPIC",
                      "-Xcompiler", "-fvisibility=hidden", *gencode,
                      f"-DTURBORLE_CUDA_TARGETS=\"{targets}\""]
     return ext

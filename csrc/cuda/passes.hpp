@@ -75,8 +75,22 @@ struct Tiling {
     t.nc = static_cast<uint32_t>(w - t.x0 < kV ? w - t.x0 : kV);
     return t;
   }
-  // Slot of (mask i, column x, row block b) in column-major order: the order of the scan.
-  TRLE_HD uint64_t slot(uint64_t i, uint64_t x, uint64_t b) const { return (i * w + x) * blocks + b; }
+  // Slot of (mask i, row block b, column x): tiles write their columns' slots side by side
+  // (coalesced). The scan visits slots in scan order, column by column (ColumnSlots).
+  TRLE_HD uint64_t slot(uint64_t i, uint64_t b, uint64_t x) const { return (i * blocks + b) * w + x; }
+};
+
+// Slots in scan order: item k (mask, column, row block) -> its slot; k = n*w*blocks (one past
+// the end) -> itself. A mask's first slot is i*w*blocks in either order.
+struct ColumnSlots {
+  uint64_t w, blocks, slots;
+  TRLE_HD uint64_t operator()(uint64_t k) const {
+    if (k >= slots) return k;
+    const uint64_t per_mask = w * blocks;
+    const uint64_t i = k / per_mask, r = k - i * per_mask;
+    const uint64_t x = r / blocks, b = r - x * blocks;
+    return (i * blocks + b) * w + x;
+  }
 };
 
 // Dense masks of one element format, read a tile row at a time as a bit set (bit c: column
@@ -144,6 +158,7 @@ struct CountBoundaries {
     TRLE_UNROLL
     for (uint32_t c = 0; c < kV; ++c) count[c] = 0;
     uint32_t before = masks.bits_before(t);
+    TRLE_UNROLL_ROWS
     for (uint64_t y = t.y0; y < t.y1; ++y) {
       const uint32_t now = masks.row_bits(t.i, y, t.x0, t.nc);
       const uint32_t changed = now ^ before;
@@ -154,7 +169,7 @@ struct CountBoundaries {
     const bool mask_end = t.b + 1 == tiling.blocks && t.x0 + t.nc == tiling.w;
     TRLE_UNROLL
     for (uint32_t c = 0; c < kV; ++c) {
-      if (c < t.nc) per_slot[tiling.slot(t.i, t.x0 + c, t.b)] = count[c] + (mask_end && c + 1 == t.nc);
+      if (c < t.nc) per_slot[tiling.slot(t.i, t.b, t.x0 + c)] = count[c] + (mask_end && c + 1 == t.nc);
     }
   }
 };
@@ -172,7 +187,7 @@ struct WriteBoundaries {
     const uint64_t base = t.i * pixels;
     uint64_t next[kV];
     TRLE_UNROLL
-    for (uint32_t c = 0; c < kV; ++c) next[c] = c < t.nc ? slot_start[tiling.slot(t.i, t.x0 + c, t.b)] : 0;
+    for (uint32_t c = 0; c < kV; ++c) next[c] = c < t.nc ? slot_start[tiling.slot(t.i, t.b, t.x0 + c)] : 0;
     uint32_t before = masks.bits_before(t);
     for (uint64_t y = t.y0; y < t.y1; ++y) {
       const uint32_t now = masks.row_bits(t.i, y, t.x0, t.nc);
@@ -190,6 +205,14 @@ struct WriteBoundaries {
         if (c + 1 == t.nc) positions[next[c]] = base + pixels;
     }
   }
+};
+
+// The per-slot boundary counts in scan order (0 one past the end, so that an exclusive scan
+// ends with the total).
+struct CountsInScanOrder {
+  const uint32_t* per_slot;
+  ColumnSlots order;
+  TRLE_HD uint64_t operator()(uint64_t k) const { return k < order.slots ? per_slot[order(k)] : 0; }
 };
 
 // offsets[i] = first count of mask i = the scan's value at the mask's first slot (i = n: the
@@ -238,6 +261,7 @@ struct MeasureTiles {
     const Tile t = masks.tiling.tile(item);
     uint64_t area = 0, y_min = 0, y_max = 0;
     uint32_t columns = 0;
+    TRLE_UNROLL_ROWS
     for (uint64_t y = t.y0; y < t.y1; ++y) {
       const uint32_t now = masks.row_bits(t.i, y, t.x0, t.nc);
       if (now) {

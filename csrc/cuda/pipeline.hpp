@@ -7,6 +7,7 @@
 #include <thrust/for_each.h>
 #include <thrust/functional.h>
 #include <thrust/iterator/counting_iterator.h>
+#include <thrust/iterator/permutation_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
 #include <thrust/scan.h>
 #include <thrust/transform_reduce.h>
@@ -109,7 +110,15 @@ Encoded encode_on_target(const Dense& d, Exec& exec) {
     {
       Buffer<uint32_t> per_slot(exec, slots);
       for_each_item(exec, masks.tiling.items(), CountBoundaries<F, kAligned>{masks, per_slot.data()});
-      scan_with_total(exec, slots, OrZero<uint32_t>{per_slot.data(), slots}, slot_start.data());
+      // Scan in scan order (column by column), reading and writing the slots where tiles keep
+      // them (row block by row block).
+      const ColumnSlots order{d.w, masks.tiling.blocks, slots};
+      auto in = thrust::make_transform_iterator(Index(0), CountsInScanOrder{per_slot.data(), order});
+      auto out = thrust::make_permutation_iterator(slot_start.data(),
+                                                   thrust::make_transform_iterator(Index(0), order));
+      thrust::exclusive_scan(exec.policy(), in, in + (slots + 1), out, uint64_t(0),
+                             thrust::plus<uint64_t>());
+      exec.check_launch();
     }
     const uint64_t total = read_back(exec, slot_start.data() + slots);
     Encoded e{Buffer<uint64_t>(exec, d.n + 1 + total), d.n, total};

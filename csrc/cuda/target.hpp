@@ -2,6 +2,7 @@
 // and the host build (a plain C++ compiler) of the GPU algorithms, and nothing else.
 //
 //   TRLE_HD             __host__ __device__ on the device build, nothing on the host build
+//   TRLE_UNROLL(_ROWS)  unrolling hints for nvcc (all / by 4)
 //   TRLE_TARGET         the namespace of the build: device or host
 //   Exec                where thrust algorithms run (policy) and how memory is had and copied
 //   Buffer<T>           target memory owned by scope: released on every path, errors included
@@ -29,6 +30,7 @@
 #define TRLE_HD __host__ __device__
 #define TRLE_TARGET device
 #define TRLE_UNROLL _Pragma("unroll")
+#define TRLE_UNROLL_ROWS _Pragma("unroll 4")
 #else
 #if !defined(THRUST_DEVICE_SYSTEM) || THRUST_DEVICE_SYSTEM != THRUST_DEVICE_SYSTEM_CPP
 #error "the host build of turborle's GPU code needs -DTHRUST_DEVICE_SYSTEM=THRUST_DEVICE_SYSTEM_CPP"
@@ -37,6 +39,7 @@
 #define TRLE_HD
 #define TRLE_TARGET host
 #define TRLE_UNROLL
+#define TRLE_UNROLL_ROWS
 #endif
 
 namespace turborle::gpu::TRLE_TARGET {

@@ -249,6 +249,8 @@ class _DeviceTarget:
     def dense(self, x: Any, stream: Any, what: str) -> _Dense:
         if isinstance(x, (np.ndarray, list, tuple)):
             raise _host_array_error(x, what)
+        if getattr(x, "requires_grad", False) and hasattr(x, "detach"):
+            x = x.detach()  # (torch exports no tensor that requires grad; nothing is copied)
         if hasattr(x, "__dlpack_device__") and hasattr(x, "__dlpack__"):
             device_type, device = (int(v) for v in x.__dlpack_device__())
             if device_type not in (2, 13):
@@ -455,10 +457,15 @@ def _measure(target: _Target, x: Any, threshold: Any, stream: Any, *, want_area:
     t = _threshold(dense.dtype, threshold)
     if want_area:
         out = target.empty((dense.n,), (1,), "uint64", dense.device, dense.stream)
-        target.api.measure(*dense.args(t), _pointer(out), 0, False)
+        pointers = (_pointer(out), 0)
     else:
         out = target.empty((dense.n, 4), (4, 1), "float64", dense.device, dense.stream)
-        target.api.measure(*dense.args(t), 0, _pointer(out), xyxy)
+        pointers = (0, _pointer(out))
+    try:
+        target.api.measure(*dense.args(t), *pointers, xyxy)
+    except BaseException:
+        del out  # device memory goes now, not when the traceback does
+        raise
     return out
 
 
@@ -619,11 +626,15 @@ def _decode(target: _Target, rles: Any, device: Any, order: str, out: Any, strea
         ptr = _pointer(result)
         owner = result
     n, h, w = shape
-    if isinstance(source, RLEBatch):
-        api.decode_counts(np.asarray(source.counts), np.asarray(source.offsets), h, w, ptr,
-                          column_major, dev, handle)
-    else:
-        api.decode_strings(*source.args(), ptr, column_major, dev, handle)
+    try:
+        if isinstance(source, RLEBatch):
+            api.decode_counts(np.asarray(source.counts), np.asarray(source.offsets), h, w, ptr,
+                              column_major, dev, handle)
+        else:
+            api.decode_strings(*source.args(), ptr, column_major, dev, handle)
+    except BaseException:
+        del owner, result  # device memory goes now, not when the traceback does
+        raise
     del owner  # (an imported out= is released once the work is queued on its stream)
     return result
 
