@@ -166,13 +166,19 @@ def test_device_memory_is_released_on_errors_and_with_results() -> None:
     good = turborle.encode(sam_like_masks(4, 256, 256, seed=13)).to_coco()
     payload = (good[0]["counts"] * 20000)[:4_000_000]  # megabytes of counts that do not sum
     hostile = [{"size": [256, 256], "counts": payload}] * 8
-    before = free_device_memory()
-    for _ in range(10):
-        with pytest.raises(ValueError, match="mask 0: counts sum to more than h\\*w"):
+
+    def round_trip() -> None:
+        with pytest.raises(ValueError, match="mask 0: "):
             tc.decode(hostile)
         result = tc.decode(good)
+        assert result.get().any()
         del result
-    assert before - free_device_memory() < 256 << 20
+
+    round_trip()  # the stream-ordered pool may keep what one call needed: measure after it
+    before = free_device_memory()
+    for _ in range(10):
+        round_trip()
+    assert before - free_device_memory() < 64 << 20  # each call holds about 1 GB while it runs
 
 
 def test_devices_and_bad_devices() -> None:

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "target.hpp"
 
@@ -93,13 +94,39 @@ struct ColumnSlots {
   }
 };
 
-// Dense masks of one element format, read a tile row at a time as a bit set (bit c: column
-// x0 + c is foreground). kAligned: every row of every tile starts on 16 bytes (w*size % 16 == 0
-// and the data aligned), so a tile row is one 16-byte load.
+// One tile row: byte c (of word c / 4) is 1 where column x0 + c is foreground, else 0. Byte
+// lanes let a row's changes be counted per column with one add per 4 columns.
+struct Lanes {
+  uint32_t w[4] = {0, 0, 0, 0};
+  TRLE_HD bool any() const { return (w[0] | w[1] | w[2] | w[3]) != 0; }
+  TRLE_HD uint32_t at(uint32_t c) const { return (w[c >> 2] >> (8 * (c & 3))) & 0xffu; }
+  TRLE_HD void set(uint32_t c, bool on) { w[c >> 2] |= static_cast<uint32_t>(on) << (8 * (c & 3)); }
+  // First and last column whose byte is nonzero (any() must hold). (Unrolled, so that the
+  // lanes stay in registers.)
+  TRLE_HD uint32_t lowest() const {
+    uint32_t at = 0;
+    TRLE_UNROLL
+    for (int k = 3; k >= 0; --k)
+      if (w[k]) at = 4 * k + static_cast<uint32_t>(lowest_bit(w[k])) / 8;
+    return at;
+  }
+  TRLE_HD uint32_t highest() const {
+    uint32_t at = 0;
+    TRLE_UNROLL
+    for (uint32_t k = 0; k < 4; ++k)
+      if (w[k]) at = 4 * k + static_cast<uint32_t>(highest_bit(w[k])) / 8;
+    return at;
+  }
+};
+
+// Dense masks of one element format, read a tile row at a time as Lanes. kAligned: every row
+// of every tile starts on 16 bytes (w*size % 16 == 0 and the data aligned), so a tile row is
+// one 16-byte load.
 template <class Format, bool kAligned>
 struct Masks {
   using Bits = typename Format::Bits;
   static constexpr uint32_t kV = 16 / sizeof(Bits);
+  static_assert(Tiling<kV>::kRows < 256, "per-column counts of a tile must fit a byte lane");
   const Bits* data;
   Tiling<kV> tiling;
   int32_t threshold;
@@ -107,34 +134,60 @@ struct Masks {
   TRLE_HD const Bits* row(uint64_t i, uint64_t y, uint64_t x0) const {
     return data + (i * tiling.h + y) * tiling.w + x0;
   }
-  TRLE_HD uint32_t row_bits(uint64_t i, uint64_t y, uint64_t x0, uint32_t nc) const {
+  TRLE_HD Lanes row_lanes(uint64_t i, uint64_t y, uint64_t x0, uint32_t nc) const {
     const Bits* p = row(i, y, x0);
-    uint32_t bits = 0;
-    if constexpr (kAligned) {
+    Lanes lanes;
+    if constexpr (kAligned && std::is_same_v<Format, Bytes>) {
+      // Nonzero bytes, four at a time: the high bit of each byte of t is set where it is.
+      struct alignas(16) Words {
+        uint32_t w[4];
+      };
+      const Words words = load16<Words>(p);
+      TRLE_UNROLL
+      for (uint32_t k = 0; k < 4; ++k) {
+        const uint32_t t = ((words.w[k] & 0x7f7f7f7fu) + 0x7f7f7f7fu) | words.w[k];
+        lanes.w[k] = (t >> 7) & 0x01010101u;
+      }
+    } else if constexpr (kAligned) {
       struct alignas(16) Vec {
         Bits v[kV];
       };
       const Vec vec = load16<Vec>(p);
       TRLE_UNROLL
-      for (uint32_t c = 0; c < kV; ++c)
-        bits |= static_cast<uint32_t>(Format::foreground(vec.v[c], threshold)) << c;
+      for (uint32_t c = 0; c < kV; ++c) lanes.set(c, Format::foreground(vec.v[c], threshold));
     } else {
       TRLE_UNROLL
       for (uint32_t c = 0; c < kV; ++c)
-        if (c < nc) bits |= static_cast<uint32_t>(Format::foreground(p[c], threshold)) << c;
+        if (c < nc) lanes.set(c, Format::foreground(p[c], threshold));
     }
-    return bits;
+    return lanes;
   }
   // The pixels before the tile's first row in scan order: the row above, or for the top
   // block the bottom row of the column to the left (nothing before pixel 0: background).
-  TRLE_HD uint32_t bits_before(const Tile& t) const {
-    if (t.y0 > 0) return row_bits(t.i, t.y0 - 1, t.x0, t.nc);
+  TRLE_HD Lanes lanes_before(const Tile& t) const {
+    if (t.y0 > 0) return row_lanes(t.i, t.y0 - 1, t.x0, t.nc);
     const uint64_t last = tiling.h - 1;
-    uint32_t bits = row_bits(t.i, last, t.x0, t.nc) << 1;
-    if (t.x0 > 0) bits |= static_cast<uint32_t>(Format::foreground(*row(t.i, last, t.x0 - 1), threshold));
-    return bits & ((1u << t.nc) - 1u);  // nc <= 16
+    const Lanes bottom = row_lanes(t.i, last, t.x0, t.nc);
+    Lanes left;  // column c gets column c - 1's pixel: every lane one byte up
+    left.w[0] = bottom.w[0] << 8;
+    TRLE_UNROLL
+    for (uint32_t k = 1; k < 4; ++k) left.w[k] = (bottom.w[k] << 8) | (bottom.w[k - 1] >> 24);
+    if (t.x0 > 0) left.set(0, Format::foreground(*row(t.i, last, t.x0 - 1), threshold));
+    TRLE_UNROLL
+    for (uint32_t k = 0; k < 4; ++k) {  // nothing past the tile's last column
+      if (t.nc <= 4 * k) left.w[k] = 0;
+      else if (t.nc < 4 * k + 4) left.w[k] &= (1u << (8 * (t.nc - 4 * k))) - 1u;
+    }
+    return left;
   }
 };
+
+TRLE_HD inline Lanes changes(const Lanes& a, const Lanes& b) {
+  Lanes c;
+  TRLE_UNROLL
+  for (uint32_t k = 0; k < 4; ++k) c.w[k] = a.w[k] ^ b.w[k];
+  return c;
+}
 
 // ---- encode ---------------------------------------------------------------------------------
 //
@@ -154,22 +207,21 @@ struct CountBoundaries {
     constexpr uint32_t kV = Masks<Format, kAligned>::kV;
     const auto& tiling = masks.tiling;
     const Tile t = tiling.tile(item);
-    uint32_t count[kV];
-    TRLE_UNROLL
-    for (uint32_t c = 0; c < kV; ++c) count[c] = 0;
-    uint32_t before = masks.bits_before(t);
+    Lanes count;  // per column, in byte lanes (at most kRows < 256 each)
+    Lanes before = masks.lanes_before(t);
     TRLE_UNROLL_ROWS
     for (uint64_t y = t.y0; y < t.y1; ++y) {
-      const uint32_t now = masks.row_bits(t.i, y, t.x0, t.nc);
-      const uint32_t changed = now ^ before;
+      const Lanes now = masks.row_lanes(t.i, y, t.x0, t.nc);
+      const Lanes changed = changes(now, before);
       TRLE_UNROLL
-      for (uint32_t c = 0; c < kV; ++c) count[c] += (changed >> c) & 1u;
+      for (uint32_t k = 0; k < 4; ++k) count.w[k] += changed.w[k];
       before = now;
     }
     const bool mask_end = t.b + 1 == tiling.blocks && t.x0 + t.nc == tiling.w;
     TRLE_UNROLL
     for (uint32_t c = 0; c < kV; ++c) {
-      if (c < t.nc) per_slot[tiling.slot(t.i, t.b, t.x0 + c)] = count[c] + (mask_end && c + 1 == t.nc);
+      if (c < t.nc)
+        per_slot[tiling.slot(t.i, t.b, t.x0 + c)] = count.at(c) + (mask_end && c + 1 == t.nc);
     }
   }
 };
@@ -188,14 +240,14 @@ struct WriteBoundaries {
     uint64_t next[kV];
     TRLE_UNROLL
     for (uint32_t c = 0; c < kV; ++c) next[c] = c < t.nc ? slot_start[tiling.slot(t.i, t.b, t.x0 + c)] : 0;
-    uint32_t before = masks.bits_before(t);
+    Lanes before = masks.lanes_before(t);
     for (uint64_t y = t.y0; y < t.y1; ++y) {
-      const uint32_t now = masks.row_bits(t.i, y, t.x0, t.nc);
-      const uint32_t changed = now ^ before;
-      if (changed) {
+      const Lanes now = masks.row_lanes(t.i, y, t.x0, t.nc);
+      const Lanes changed = changes(now, before);
+      if (changed.any()) {
         TRLE_UNROLL
         for (uint32_t c = 0; c < kV; ++c)
-          if ((changed >> c) & 1u) positions[next[c]++] = base + (t.x0 + c) * tiling.h + y;
+          if (changed.at(c)) positions[next[c]++] = base + (t.x0 + c) * tiling.h + y;
       }
       before = now;
     }
@@ -260,23 +312,28 @@ struct MeasureTiles {
   TRLE_HD void operator()(uint64_t item) const {
     const Tile t = masks.tiling.tile(item);
     uint64_t area = 0, y_min = 0, y_max = 0;
-    uint32_t columns = 0;
+    Lanes columns;
+    bool found = false;
     TRLE_UNROLL_ROWS
     for (uint64_t y = t.y0; y < t.y1; ++y) {
-      const uint32_t now = masks.row_bits(t.i, y, t.x0, t.nc);
-      if (now) {
-        if (!columns) y_min = y;
+      const Lanes now = masks.row_lanes(t.i, y, t.x0, t.nc);
+      if (now.any()) {
+        if (!found) y_min = y;
+        found = true;
         y_max = y;
-        columns |= now;
-        area += static_cast<uint64_t>(popcount(now));
+        TRLE_UNROLL
+        for (uint32_t k = 0; k < 4; ++k) {
+          columns.w[k] |= now.w[k];
+          area += static_cast<uint64_t>(popcount(now.w[k]));  // one bit per foreground lane
+        }
       }
     }
-    if (!columns) return;
+    if (!found) return;
     uint64_t* a = acc + 5 * t.i;
     atomic_add(a, area);
-    atomic_min(a + 1, t.x0 + static_cast<uint64_t>(lowest_bit(columns)));
+    atomic_min(a + 1, t.x0 + columns.lowest());
     atomic_min(a + 2, y_min);
-    atomic_max(a + 3, t.x0 + static_cast<uint64_t>(highest_bit(columns)));
+    atomic_max(a + 3, t.x0 + columns.highest());
     atomic_max(a + 4, y_max);
   }
 };
