@@ -11,7 +11,7 @@ imports on machines without a GPU or driver.
   TURBORLE_CUDA=1      build it or fail
   TURBORLE_CUDA=0      never build it
   TURBORLE_CUDA_ARCH   GPUs to compile for, e.g. "8.0;9.0+PTX" (the default: machine code
-                       for sm_80 and sm_90, PTX of sm_90 for later GPUs)
+                       for sm_80 and sm_90, PTX of sm_90 for later GPUs), or "native"
 """
 import os
 import re
@@ -56,7 +56,10 @@ CUDA_ARCH = os.environ.get("TURBORLE_CUDA_ARCH", "").strip() or "8.0;9.0+PTX"
 
 
 def gencode_flags(arch):
-    """nvcc -gencode flags and target names for a list like "8.0;9.0+PTX" (or "80 90+PTX")."""
+    """nvcc -gencode flags and target names for a list like "8.0;9.0+PTX" (or "80 90+PTX"), or
+    "native": the GPUs of this machine."""
+    if arch.lower() == "native":
+        return ["-arch=native"], "native"
     flags, names = [], []
     for item in re.split(r"[;,\s]+", arch):
         m = re.fullmatch(r"(\d+)\.?(\d)(\+PTX)?", item.strip(), re.IGNORECASE)
@@ -169,6 +172,9 @@ def cuda_extension():
         extra_compile_args=["-std=c++17", "-O2", "-fvisibility=hidden"],
         library_dirs=[libdir],
         libraries=["cudart_static", "rt", "pthread", "dl"],
+        # The static runtime's symbols stay inside the module: calls bind to our copy even
+        # when torch has loaded its own libcudart with RTLD_GLOBAL.
+        extra_link_args=["-Wl,--exclude-libs,ALL"],
         # auto: a toolkit that fails to build it leaves turborle without CUDA, not uninstallable
         optional=CUDA_MODE == "auto",
     )
