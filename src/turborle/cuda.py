@@ -464,7 +464,7 @@ def _measure(target: _Target, x: Any, threshold: Any, stream: Any, *, want_area:
     try:
         target.api.measure(*dense.args(t), *pointers, xyxy)
     except BaseException:
-        del out  # device memory goes now, not when the traceback does
+        out = None  # device memory goes now, not when the traceback does
         raise
     return out
 
@@ -611,7 +611,9 @@ def _decode(target: _Target, rles: Any, device: Any, order: str, out: Any, strea
     problem = _one_size(heights, widths)
     if problem is not None:
         if isinstance(source, _Strings):  # a bad string is reported first, as on the CPU
-            api.parse_strings(*source.args(), _device_or_current(target, device), 0)
+            dev = _device_or_current(target, device)
+            api.parse_strings(*source.args(), dev,
+                              _stream_handle(stream, None, dev) if target is _DEVICE else 0)
         raise ValueError(problem)
     shape = (len(heights), int(heights[0]), int(widths[0]))
     if out is not None:
@@ -633,7 +635,7 @@ def _decode(target: _Target, rles: Any, device: Any, order: str, out: Any, strea
         else:
             api.decode_strings(*source.args(), ptr, column_major, dev, handle)
     except BaseException:
-        del owner, result  # device memory goes now, not when the traceback does
+        owner = result = None  # device memory goes now, not when the traceback does
         raise
     del owner  # (an imported out= is released once the work is queued on its stream)
     return result
