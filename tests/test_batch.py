@@ -313,7 +313,8 @@ def test_info_reports_build():
     info = turborle.info()
     assert info["version"] == turborle.__version__
     assert info["simd"] in ("scalar", "neon", "avx2", "avx512")
-    assert info["cuda_built"] is False
+    # (the CUDA fields are checked in tests/test_cuda.py)
+    assert isinstance(info["cuda_built"], bool) and isinstance(info["cuda_available"], bool)
     assert isinstance(info["threads"], int) and info["threads"] >= 1
 
 

@@ -31,6 +31,8 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 
 def info() -> dict[str, object]:
     """What this build of turborle is and uses: version, SIMD level, threads, CUDA."""
+    from turborle import cuda  # (loads the CUDA module only when asked)
+
     return {
         "version": __version__,
         "simd": _core.simd_level(),
@@ -38,7 +40,7 @@ def info() -> dict[str, object]:
         "threads": _core.default_threads(),
         "cpus": _core.cpu_count(),
         "max_pixels": _core.max_pixels(),
-        "cuda_built": False,
+        **cuda._info(),
     }
 
 
