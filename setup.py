@@ -171,7 +171,9 @@ def cuda_extension():
     gencode, targets = gencode_flags(CUDA_ARCH)
     ext = Extension(
         "turborle._cuda",
-        sources=["src/turborle/_cuda.cpp", "csrc/cuda/errors.cpp", "csrc/cuda/host.cpp"],
+        # (csrc/errors.cpp: the core's words for bad input, shared with the CPU parser)
+        sources=["src/turborle/_cuda.cpp", "csrc/cuda/errors.cpp", "csrc/cuda/host.cpp",
+                 "csrc/errors.cpp"],
         include_dirs=["csrc", "csrc/cuda", pybind11.get_include(), *includes],
         # The host build of csrc/cuda runs thrust's serial backend.
         define_macros=[("THRUST_DEVICE_SYSTEM", "THRUST_DEVICE_SYSTEM_CPP")],

@@ -61,6 +61,15 @@ auto naming(const char* item, size_t index, Fn&& fn) -> decltype(fn()) {
 // A byte for an error message: 'c' when printable, else 0xNN.
 std::string byte_repr(unsigned char c);
 
+// The errors of a COCO counts string (every parser of them, CPU or GPU, words them so).
+// Out of line, so that a parse loop keeps its state in registers.
+[[noreturn]] void fail_truncated(size_t start);             // ends inside the value at `start`
+[[noreturn]] void fail_alphabet(unsigned char c, size_t at);  // byte c at offset `at`
+[[noreturn]] void fail_too_long(size_t start);              // more than 13 groups
+// Count number m (at byte start) is out of range / negative / makes the sum exceed h*w.
+[[noreturn]] void fail_value(const char* why, size_t m, size_t start, uint64_t total);
+[[noreturn]] void fail_sum(uint64_t sum, uint64_t h, uint64_t w);  // the counts sum to `sum`
+
 // What the bindings need to raise the right Python exception for the exception being
 // handled (call only inside a catch block).
 struct ErrorInfo {

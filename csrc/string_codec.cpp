@@ -77,8 +77,7 @@ int64_t parse_long_value(const unsigned char* u, size_t len, size_t& p, size_t m
     if (p == len) fail_truncated(start);
     c = static_cast<unsigned>(u[p]) - kFirst;
     if (c >= kAlphabetSize) fail_alphabet(u[p], p);
-    if (k == kMaxGroups)
-      throw InputError("value at byte " + std::to_string(start) + " is longer than 64 bits", start);
+    if (k == kMaxGroups) fail_too_long(start);
     x |= static_cast<uint64_t>(c & 0x1f) << (kBits * k);  // (group 12's bit 4 shifts out)
     ++p;
     ++k;
@@ -86,29 +85,6 @@ int64_t parse_long_value(const unsigned char* u, size_t len, size_t& p, size_t m
   const bool negative = (c & 0x10) != 0;
   if (negative != ((x >> 63) != 0)) fail_value("count out of range", m, start, total);
   return static_cast<int64_t>(x);
-}
-
-void fail_truncated(size_t start) {
-  throw InputError("counts string ends inside a value (at byte " + std::to_string(start) + ")",
-                   start);
-}
-
-void fail_alphabet(unsigned char c, size_t at) {
-  throw InputError("byte " + byte_repr(c) + " at offset " + std::to_string(at) +
-                       " is outside the COCO alphabet '0'..'o'",
-                   at);
-}
-
-void fail_value(const char* why, size_t m, size_t start, uint64_t total) {
-  throw InputError(std::string(why) + " (count " + std::to_string(m) + " at byte " +
-                       std::to_string(start) + ", h*w = " + std::to_string(total) + ")",
-                   start);
-}
-
-void fail_sum(uint64_t sum, uint64_t h, uint64_t w) {
-  throw InputError("counts sum to " + std::to_string(sum) + ", not h*w = " +
-                   std::to_string(h * w) + " for size " + std::to_string(h) + "x" +
-                   std::to_string(w));
 }
 
 Batch read_sources(const Source* sources, size_t n, const Config& cfg) {

@@ -14,12 +14,6 @@ namespace turborle {
 // The alphabet of COCO strings: '0' + a 6-bit group (5 value bits, 0x20 = more follow).
 constexpr unsigned kFirst = '0', kAlphabetSize = 64, kBits = 5;
 
-// Error paths live out of line so the parse loop keeps its state in registers.
-[[noreturn]] TURBORLE_NOINLINE void fail_truncated(size_t start);
-[[noreturn]] TURBORLE_NOINLINE void fail_alphabet(unsigned char c, size_t at);
-[[noreturn]] TURBORLE_NOINLINE void fail_value(const char* why, size_t m, size_t start,
-                                               uint64_t total);
-[[noreturn]] TURBORLE_NOINLINE void fail_sum(uint64_t sum, uint64_t h, uint64_t w);
 // A value of 13 groups (a delta needing more than 60 bits); throws unless it fits 64 bits.
 TURBORLE_NOINLINE int64_t parse_long_value(const unsigned char* u, size_t len, size_t& p,
                                            size_t m, uint64_t total);

@@ -39,7 +39,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.ge
 SKIP_KINDS = {
     "platform": re.compile(
         r"not supported by this CPU|start method on this platform|RLIMIT_NPROC is POSIX|"
-        r"needs fork\(\)|reads /proc/self/statm"),
+        r"needs fork\(\)|reads /proc/self/statm|needs a CUDA device"),
     "optional": re.compile(
         r"^(could not import '|)(torch|matplotlib|rlemasklib|hotcoco|faster_coco_eval|"
         r"ultrafast_pycocotools)('|) not (importable|installed)|"

@@ -6,6 +6,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "errors.hpp"
 #include "gpu.hpp"
 
 namespace turborle::gpu {
@@ -90,53 +91,22 @@ int32_t threshold_key(double threshold, DType t) {
   }
 }
 
-namespace {
-
-// As the CPU core writes a byte in a message: 'c' when printable, else 0xNN.
-std::string byte_repr(unsigned char c) {
-  static const char* hex = "0123456789abcdef";
-  if (c >= 0x20 && c < 0x7f) return std::string("'") + char(c) + "'";
-  return std::string("0x") + hex[c >> 4] + hex[c & 15];
-}
-
-}  // namespace
-
 void throw_parse_error(const ParseError& e, const HostStrings& s) {
-  // The wording is the CPU core's (csrc/codec.cpp); tests compare the two on hostile input.
-  const uint64_t h = s.heights[e.mask], w = s.widths[e.mask], total = h * w;
-  auto at = [&](const char* why) {
-    return std::string(why) + " (count " + std::to_string(e.b) + " at byte " +
-           std::to_string(e.a) + ", h*w = " + std::to_string(total) + ")";
-  };
-  std::string what;
-  switch (e.kind) {
-    case ParseError::kAlphabet:
-      what = "byte " + byte_repr(static_cast<unsigned char>(e.a)) + " at offset " +
-             std::to_string(e.pos) + " is outside the COCO alphabet '0'..'o'";
-      break;
-    case ParseError::kTruncated:
-      what = "counts string ends inside a value (at byte " + std::to_string(e.a) + ")";
-      break;
-    case ParseError::kTooLong:
-      what = "value at byte " + std::to_string(e.a) + " is longer than 64 bits";
-      break;
-    case ParseError::kRange:
-      what = at("count out of range");
-      break;
-    case ParseError::kOverSum:
-      what = at("counts sum to more than h*w");
-      break;
-    case ParseError::kNegative:
-      what = at("negative count");
-      break;
-    case ParseError::kSum:
-      what = "counts sum to " + std::to_string(e.a) + ", not h*w = " + std::to_string(total) +
-             " for size " + std::to_string(h) + "x" + std::to_string(w);
-      break;
-    default:
-      what = "invalid counts string";
-  }
-  throw std::invalid_argument("mask " + std::to_string(e.mask) + ": " + what);
+  // The CPU core's own error functions (csrc/errors.hpp): the same words, index and offset.
+  const uint64_t h = s.heights[e.mask], w = s.widths[e.mask];
+  naming("mask", static_cast<size_t>(e.mask), [&] {
+    switch (e.kind) {
+      case ParseError::kAlphabet: fail_alphabet(static_cast<unsigned char>(e.a), e.pos);
+      case ParseError::kTruncated: fail_truncated(e.a);
+      case ParseError::kTooLong: fail_too_long(e.a);
+      case ParseError::kRange: fail_value("count out of range", e.b, e.a, h * w);
+      case ParseError::kOverSum: fail_value("counts sum to more than h*w", e.b, e.a, h * w);
+      case ParseError::kNegative: fail_value("negative count", e.b, e.a, h * w);
+      case ParseError::kSum: fail_sum(e.a, h, w);
+      default: throw InputError("invalid counts string");
+    }
+  });
+  throw InputError("invalid counts string");  // (not reached: every case throws)
 }
 
 }  // namespace turborle::gpu

@@ -8,6 +8,7 @@ bytes happens in the core; type checks of Python objects happen here.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF
 from libc.stdlib cimport getenv
+from libc.string cimport memcpy
 from libc.stdint cimport int64_t, uint8_t, uint64_t
 from libcpp.string cimport string
 from libcpp.utility cimport move
@@ -459,6 +460,43 @@ def from_objects(objs, threads=None, bint objects=False):
     return _result(b, objects, cfg)
 
 
+def coco_strings(objs):
+    """(characters, offsets, heights, widths) of COCO dicts whose counts are all compressed
+    strings, checked as from_objects checks dicts and sizes (the strings themselves are not
+    parsed: a GPU parses them); None when some counts are uncompressed lists."""
+    cdef vector[Source] sources
+    keep = _sources(objs, sources)
+    cdef size_t n = sources.size(), i
+    offsets = np.zeros(n + 1, dtype=np.uint64)
+    heights = np.empty(n, dtype=np.uint64)
+    widths = np.empty(n, dtype=np.uint64)
+    cdef uint64_t[::1] o = offsets, hv = heights, wv = widths
+    for i in range(n):
+        if isinstance(keep[i], np.ndarray):
+            return None
+        o[i + 1] = o[i] + sources[i].len
+        hv[i] = sources[i].h
+        wv[i] = sources[i].w
+    chars = PyBytes_FromStringAndSize(NULL, o[n])
+    cdef char* dst = PyBytes_AS_STRING(chars)
+    for i in range(n):
+        memcpy(dst + o[i], sources[i].data, sources[i].len)
+    return chars, offsets, heights, widths
+
+
+def check_decodable(heights, widths):
+    """Raises what decode raises for masks of these sizes: none, several sizes, too large."""
+    cdef Py_ssize_t n = len(heights), i
+    if n == 0:
+        raise ValueError("decode needs at least one mask")
+    h, w = int(heights[0]), int(widths[0])
+    for i in range(1, n):
+        if heights[i] != h or widths[i] != w:
+            raise _mask_error(i, f"size {int(heights[i])}x{int(widths[i])} differs from mask 0's "
+                                 f"{h}x{w}; masks decoded together must have one size")
+    cpp.check_pixel_limit(h, w, _config(None), 0)
+
+
 def measure_one(obj, bint bbox):
     """Area (int) or, with bbox, the [x, y, w, h] float64 box of one COCO dict."""
     cdef vector[Source] sources
@@ -611,15 +649,9 @@ def decode(RLEs rles not None, bint fortran, out=None, threads=None, bint transp
     out: optional preallocated array of that shape and layout (uint8 or bool) to fill.
     """
     cdef size_t n = rles.batch.size()
-    if n == 0:
-        raise ValueError("decode needs at least one mask")
+    check_decodable(rles.batch.h, rles.batch.w)  # before allocating
     h, w = rles.batch.h[0], rles.batch.w[0]
-    for i in range(1, n):
-        if rles.batch.h[i] != h or rles.batch.w[i] != w:
-            raise _mask_error(i, f"size {rles.batch.h[i]}x{rles.batch.w[i]} differs from mask 0's "
-                                 f"{h}x{w}; masks decoded together must have one size")
     cdef Config cfg = _config(threads)
-    cpp.check_pixel_limit(h, w, cfg, 0)  # before allocating
     if fortran:
         shape = (int(h), int(w), int(n))
     elif transposed:

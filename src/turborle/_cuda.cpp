@@ -17,9 +17,11 @@
 #include <vector>
 
 #include "cuda/gpu.hpp"
+#include "errors.hpp"
 
 namespace py = pybind11;
 namespace gpu = turborle::gpu;
+using turborle::InputError;
 
 namespace {
 
@@ -399,6 +401,14 @@ PYBIND11_MODULE(_cuda, m) {
       if (p) std::rethrow_exception(p);
     } catch (const gpu::OutOfDeviceMemory& e) {
       PyErr_SetString(PyExc_MemoryError, e.what());
+    } catch (const InputError& e) {
+      // Bad input: turborle.RLEError, built by the CPU binding's factory (same attributes).
+      const py::object factory = py::module_::import("turborle._core").attr("_input_error");
+      auto index = [](size_t i) { return i == InputError::kNone ? Py_ssize_t(-1) : Py_ssize_t(i); };
+      const py::object error = factory(py::bytes(e.what()), py::bytes(e.reason()), py::bytes(e.item()),
+                                       index(e.index()), index(e.offset()),
+                                       e.kind() == InputError::Kind::kTooLarge);
+      PyErr_SetObject(reinterpret_cast<PyObject*>(Py_TYPE(error.ptr())), error.ptr());
     }
   });
 

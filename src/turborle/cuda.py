@@ -32,7 +32,6 @@ consumer's stream waits for ours when it imports them through DLPack).
 
 from __future__ import annotations
 
-import operator
 import sys
 from collections.abc import Sequence
 from typing import Any, Literal
@@ -57,7 +56,6 @@ else:  # pragma: no cover - the name exists for isinstance checks and annotation
         """An array in device memory (this build of turborle has no CUDA support)."""
 
 
-_MAX_DIM = 2**62
 _FLOATS = ("float16", "bfloat16", "float32")
 _MASK_TYPES = ("bool", "uint8", *_FLOATS)
 # __cuda_array_interface__ type strings of the element types masks may have.
@@ -504,97 +502,37 @@ def decode(rles: Any, *, device: Any = None, order: Literal["C", "F"] = "C", out
     return _decode(_DEVICE, rles, device, order, out, stream)
 
 
-def _sizes(h: Any, w: Any, index: int) -> tuple[int, int]:
-    """A mask's size, checked as turborle.from_coco checks it (same messages)."""
-    hv, wv = _dim(h, f"mask {index}: height"), _dim(w, f"mask {index}: width")
-    if hv != 0 and wv > _MAX_DIM // hv:
-        raise ValueError(f"size {hv}x{wv} is too large (more than 2^62 pixels)")
-    return hv, wv
-
-
-def _dim(value: Any, what: str) -> int:
-    if isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{what} must be an integer, got bool")
-    try:
-        i = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{what} must be an integer, got {type(value).__name__}") from None
-    if i < 0:
-        raise ValueError(f"{what} must not be negative, got {i}")
-    if i > _MAX_DIM:
-        raise ValueError(f"{what} = {i} is too large")
-    return i
-
-
 class _Strings:
-    """COCO compressed strings, back to back, with their sizes (not yet validated)."""
+    """COCO compressed strings, back to back, with their sizes (not yet parsed)."""
 
-    def __init__(self, parts: list[bytes], heights: list[int], widths: list[int]) -> None:
-        self.chars = b"".join(parts)
-        self.offsets = np.zeros(len(parts) + 1, dtype=np.uint64)
-        np.cumsum([len(p) for p in parts], out=self.offsets[1:])
-        self.heights = np.array(heights, dtype=np.uint64)
-        self.widths = np.array(widths, dtype=np.uint64)
+    def __init__(self, chars: bytes, offsets: npt.NDArray[np.uint64],
+                 heights: npt.NDArray[np.uint64], widths: npt.NDArray[np.uint64]) -> None:
+        self.chars, self.offsets, self.heights, self.widths = chars, offsets, heights, widths
 
     def args(self) -> tuple[Any, ...]:
         return (self.chars, self.offsets, self.heights, self.widths)
 
 
 def _source(rles: Any) -> RLEBatch | _Strings:
-    """An RLEBatch, or compressed strings to parse on the target (checked as from_coco checks
-    COCO dicts, with its messages)."""
+    """An RLEBatch, or compressed strings to parse on the target (dicts and sizes checked by
+    the CPU binding, with its errors)."""
     if isinstance(rles, RLEBatch):
         return rles
     if not isinstance(rles, (list, tuple)):
         raise TypeError(f"rles must be an RLEBatch or a list of COCO RLE dicts, got "
                         f"{type(rles).__name__}")
-    parts, heights, widths = [], [], []
-    for i, obj in enumerate(rles):
-        try:
-            size, counts = obj["size"], obj["counts"]
-        except (KeyError, TypeError, IndexError):
-            raise TypeError(f"mask {i}: expected a dict with 'size' and 'counts', got "
-                            f"{type(obj).__name__}") from None
-        try:
-            n = len(size)
-        except TypeError:
-            raise TypeError(f"mask {i}: 'size' must be a sequence [h, w], got "
-                            f"{type(size).__name__}") from None
-        if n != 2:
-            raise ValueError(f"mask {i}: 'size' must have two entries [h, w], got {n}")
-        h, w = _sizes(size[0], size[1], i)
-        if isinstance(counts, str):
-            try:
-                counts = counts.encode("ascii")
-            except UnicodeEncodeError:
-                raise ValueError(f"mask {i}: counts string has non-ASCII characters") from None
-        if isinstance(counts, bytes):
-            parts.append(counts)
-            heights.append(h)
-            widths.append(w)
-        elif isinstance(counts, (list, tuple, np.ndarray)):
-            return from_coco(list(rles))  # uncompressed counts: read (and checked) on the host
-        else:
-            raise TypeError(f"mask {i}: 'counts' must be str, bytes or a list of integers, got "
-                            f"{type(counts).__name__}")
-    return _Strings(parts, heights, widths)
+    strings = _core.coco_strings(rles)
+    if strings is None:  # uncompressed counts: read (and checked) on the host
+        return from_coco(list(rles))
+    return _Strings(*strings)
 
 
-def _one_size(heights: npt.NDArray[np.uint64], widths: npt.NDArray[np.uint64]) -> str | None:
-    """Why masks of these sizes cannot be decoded together (turborle.decode's words)."""
-    n = len(heights)
-    if n == 0:
-        return "decode needs at least one mask"
-    h, w = int(heights[0]), int(widths[0])
-    differ = np.flatnonzero((heights != heights[0]) | (widths != widths[0]))
-    if differ.size:
-        i = int(differ[0])
-        return (f"mask {i} has size {int(heights[i])}x{int(widths[i])} but mask 0 has size "
-                f"{h}x{w}; masks decoded together must have one size")
-    limit = _core.max_pixels()
-    if h * w > limit:
-        return (f"mask 0: {h}x{w} = {h * w} pixels exceeds the limit of {limit} pixels per mask "
-                f"(TURBORLE_MAX_PIXELS)")
+def _one_size(heights: npt.NDArray[np.uint64], widths: npt.NDArray[np.uint64]) -> Exception | None:
+    """Why masks of these sizes cannot be decoded together (turborle.decode's error)."""
+    try:
+        _core.check_decodable(heights, widths)
+    except ValueError as e:
+        return e
     return None
 
 
@@ -614,7 +552,7 @@ def _decode(target: _Target, rles: Any, device: Any, order: str, out: Any, strea
             dev = _device_or_current(target, device)
             api.parse_strings(*source.args(), dev,
                               _stream_handle(stream, None, dev) if target is _DEVICE else 0)
-        raise ValueError(problem)
+        raise problem
     shape = (len(heights), int(heights[0]), int(widths[0]))
     if out is not None:
         ptr, dev, handle, owner = target.output(out, stream, shape, column_major)
