@@ -85,3 +85,10 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
     Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uint64_t h,
                              uint64_t w) except +
     Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) except +
+
+# ==== Arrow columns (turborle.arrow, turborle.datasets) =====================================
+# The single-mask string parser, so a dataset job can say why each bad mask is bad without a
+# "mask i:" prefix belonging to some other batch.
+cdef extern from "turborle.hpp" namespace "turborle" nogil:
+    void parse_string(const char* s, size_t len, uint64_t h, uint64_t w,
+                      vector[count_t]& out) except +
