@@ -96,13 +96,13 @@ def write_sa1b_like(root: str | Path, n_images: int, *, masks_per_image: tuple[i
 
 
 def coco_instances(rng: np.random.Generator, n_images: int, *, per_image: tuple[int, int] = (0, 6),
-                   size: tuple[int, int] = (60, 80)) -> dict[str, Any]:
+                   size: tuple[int, int] = (60, 80), first_id: int = 1) -> dict[str, Any]:
     """A COCO instances document: polygons, crowd masks with uncompressed counts, compressed
     RLEs, and images without annotations."""
     height, width = size
     images, anns = [], []
-    next_id = 1
-    for image_id in range(1, n_images + 1):
+    next_id = first_id
+    for image_id in range(first_id, first_id + n_images):
         images.append({"id": image_id, "height": height, "width": width,
                        "file_name": f"{image_id:012d}.jpg"})
         for _ in range(int(rng.integers(*per_image, endpoint=True))):

@@ -167,19 +167,29 @@ class Rows:
                        f"{image_size[0]}x{image_size[1]}")
         if problem is not None:
             counts, h, w = None, 0, 0
-        if ann.keys() - _ANN_KEYS:
-            self.extra.append(orjson.dumps({k: v for k, v in ann.items() if k not in _ANN_KEYS}))
-        else:
-            self.extra.append(None)
+        ann_id = _int64(ann.get("id"))
+        category_id = _int64(ann.get("category_id"))
+        stored_area = _number(ann.get("area"))
+        stored_bbox = _box(ann.get("bbox"))
+        extra = {k: v for k, v in ann.items() if k not in _ANN_KEYS}
+        # A value its column cannot hold (an id that is not a 64-bit integer, a segmentation
+        # that is not a usable mask) is kept in `extra`, so nothing of the annotation is lost.
+        if problem is not None and "segmentation" in ann:
+            extra["segmentation"] = ann["segmentation"]
+        for key, value in (("id", ann_id), ("category_id", category_id), ("area", stored_area),
+                           ("bbox", stored_bbox)):
+            if value is None and ann.get(key) is not None:
+                extra[key] = ann[key]
+        self.extra.append(orjson.dumps(extra) if extra else None)
         self.source.append(source)
         self.image_id.append(image_id)
-        self.ann_id.append(_int64(ann.get("id")))
-        self.category_id.append(_int64(ann.get("category_id")))
+        self.ann_id.append(ann_id)
+        self.category_id.append(category_id)
         self.counts.append(counts)
         self.heights.append(h)
         self.widths.append(w)
-        self.stored_area.append(_number(ann.get("area")))
-        self.stored_bbox.append(_box(ann.get("bbox")))
+        self.stored_area.append(stored_area)
+        self.stored_bbox.append(stored_bbox)
         self.problem.append(problem)
         self.image.append(image)
         if counts is not None:

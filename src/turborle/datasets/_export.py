@@ -80,7 +80,7 @@ def _images(dataset: str | os.PathLike[str], summary: ExportSummary
                 continue
             row_key = (row["source"], row["image_id"])
             if row_key != key:
-                if started:
+                if started and (record is not None or rows):
                     yield record, image_id, rows
                 started, key, rows = True, row_key, []
                 image_id = row["image_id"]
@@ -90,7 +90,7 @@ def _images(dataset: str | os.PathLike[str], summary: ExportSummary
                     summary.skipped += 1
                 continue
             rows.append(row)
-    if started:
+    if started and (record is not None or rows):  # (not an image the input never had)
         yield record, image_id, rows
 
 
@@ -190,7 +190,10 @@ def _export_coco(dataset: str | os.PathLike[str], out: Path, summary: ExportSumm
             f.write(b'{"annotations":[')
             first = True
             for record, image_id, rows in _images(dataset, summary):
-                images.append(orjson.dumps(_image_record(record, image_id, rows, "id")))
+                image = _image_record(record, image_id, rows, "id")
+                if "id" not in image and image_id is not None:  # an SA-1B record
+                    image = {"id": image_id, **image}
+                images.append(orjson.dumps(image))
                 for row in rows:
                     f.write((b"" if first else b",") + orjson.dumps(_annotation(row, True)))
                     first = False

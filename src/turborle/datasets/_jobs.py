@@ -136,8 +136,10 @@ def iter_inputs(src: str | os.PathLike[str] | list[str]) -> Iterator[tuple[str, 
         for path in sorted(glob.iglob(text, recursive=True)):
             if not os.path.isdir(path):
                 yield path, path
+    elif os.path.lexists(text):
+        yield text, text  # a single file (an unreadable one gets a row of its own)
     else:
-        yield text, text  # a single file (unreadable ones get a row of their own)
+        raise FileNotFoundError(f"no input files found at {text!r}: no such file or folder")
 
 
 def write_listing(inputs: Iterator[tuple[str, str]], folder: Path,
