@@ -67,21 +67,31 @@ def sa1b_annotation(rng: np.random.Generator, entry: dict[str, Any], ann_id: int
 
 def write_sa1b_like(root: str | Path, n_images: int, *, masks_per_image: tuple[int, int] = (10, 40),
                     sizes: tuple[tuple[int, int], ...] = ((120, 160), (96, 128), (75, 101)),
-                    pool_size: int = 200, seed: int = 0, subdirs: int = 1,
+                    pool_size: int | None = 200, seed: int = 0, subdirs: int = 1,
                     first_image_id: int = 1) -> dict[str, int]:
-    """Write `n_images` SA-1B-style files under root (in `subdirs` folders); returns counts."""
+    """Write `n_images` SA-1B-style files under root (in `subdirs` folders); returns counts.
+
+    Masks are drawn from a pool of `pool_size` per image size (fast), or, with
+    ``pool_size=None``, every mask is new (as in real data, where no two counts strings
+    repeat; what compression ratios should be measured on).
+    """
     rng = np.random.default_rng(seed)
     root = Path(root)
-    pools = {size: mask_pool(rng, *size, pool_size) for size in sizes}
+    pools = {size: mask_pool(rng, *size, pool_size) for size in sizes} if pool_size else {}
     masks = total_bytes = 0
     ann_id = first_image_id * 1000
     for k in range(n_images):
         image_id = first_image_id + k
         height, width = sizes[int(rng.integers(len(sizes)))]
-        pool = pools[(height, width)]
+        count = int(rng.integers(*masks_per_image, endpoint=True))
+        if pool_size:
+            pool = pools[(height, width)]
+            entries = [pool[int(j)] for j in rng.integers(0, len(pool), count)]
+        else:
+            entries = mask_pool(rng, height, width, count)
         anns = []
-        for j in rng.integers(0, len(pool), int(rng.integers(*masks_per_image, endpoint=True))):
-            anns.append(sa1b_annotation(rng, pool[int(j)], ann_id, height, width))
+        for entry in entries:
+            anns.append(sa1b_annotation(rng, entry, ann_id, height, width))
             ann_id += 1
         doc = {"image": {"image_id": image_id, "width": width, "height": height,
                          "file_name": f"sa_{image_id}.jpg"},

@@ -494,3 +494,85 @@ def test_cli_import_and_export(dataset, tmp_path, capsys):
     assert "no input files" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         _cli(["dataset", "import", str(src), str(out), "--workers", "0"])
+
+
+# ---- the bulk path for clean files ------------------------------------------------------------
+
+
+def _variants(rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Files that are clean but for one thing each (or clean in an unusual way)."""
+    base = {"image": {"image_id": 1, "height": H, "width": W},
+            "annotations": [_good(rng, 100 + k) for k in range(4)]}
+
+    def changed(edit) -> dict[str, Any]:
+        doc = copy.deepcopy(base)
+        edit(doc["annotations"])
+        return doc
+
+    def at(k: int, key: str, value: Any):
+        return lambda anns: anns[k].__setitem__(key, value)
+
+    return [
+        base,
+        changed(at(1, "id", 1.0)),
+        changed(at(1, "id", True)),
+        changed(at(2, "id", -(2**63) - 1)),
+        changed(at(0, "category_id", 3)),
+        changed(at(0, "category_id", "cat")),
+        changed(at(3, "bbox", [1, 2, 3])),
+        changed(at(3, "bbox", [1, 2, 3, "4"])),
+        changed(at(3, "bbox", None)),
+        changed(at(2, "area", "12")),
+        changed(at(2, "area", None)),
+        changed(lambda anns: anns[1].pop("id")),
+        changed(lambda anns: anns[1].pop("bbox")),
+        changed(lambda anns: anns[1].pop("predicted_iou")),
+        changed(lambda anns: anns[0]["segmentation"].__setitem__("size", [W, H])),
+        changed(lambda anns: anns[0]["segmentation"].__setitem__("extra", 1)),
+        changed(lambda anns: anns[0].__setitem__("segmentation", [[1, 1, 5, 1, 5, 5]])),
+        {"image": {"image_id": 2}, "annotations": base["annotations"]},  # image size unknown
+        {"image": {"image_id": 3, "height": H, "width": W},
+         "annotations": base["annotations"][:1] * 3},  # repeated annotation
+    ]
+
+
+def test_bulk_path_writes_the_rows_of_the_one_by_one_path(tmp_path, monkeypatch):
+    from turborle.datasets import _convert
+
+    src = tmp_path / "src"
+    src.mkdir()
+    for k, doc in enumerate(_variants(np.random.default_rng(8))):
+        (src / f"v{k:02d}.json").write_text(json.dumps(doc))
+    taken: list[bool] = []
+    add_clean = _convert.Rows.add_clean
+
+    def spy(self, *args):
+        taken.append(add_clean(self, *args))
+        return taken[-1]
+
+    monkeypatch.setattr(_convert.Rows, "add_clean", spy)
+    bulk = tmp_path / "bulk.parquet"
+    import_dataset(src, bulk, engine="local", progress=False)
+    assert 0 < sum(taken) < len(taken)  # both paths were taken
+    monkeypatch.setattr(_convert, "FAST_PATH", False)
+    one_by_one = tmp_path / "one.parquet"
+    import_dataset(src, one_by_one, engine="local", progress=False)
+    assert pq.read_table(bulk).equals(pq.read_table(one_by_one))
+
+
+def test_progress_bar_shows_files_and_speed(dataset, tmp_path, capsys):
+    import_dataset(dataset["src"] / "bad", tmp_path / "p.parquet", engine="local",
+                   files_per_shard=2, progress=True)
+    err = capsys.readouterr().err
+    assert f"{len(BAD_FILES) + 2}/{len(BAD_FILES) + 2}" in err and "masks/s" in err
+
+
+def test_readme_example(dataset):
+    table = turborle.read_parquet(dataset["out"], columns=["mask", "area"])
+    masks = table.filter(pa.compute.is_valid(table["mask"]))["mask"]
+    np.testing.assert_array_equal(turborle.area(masks), table["area"].drop_null().to_numpy())
+    ious = turborle.iou(masks[:5], masks[5:10])
+    batch = turborle.from_arrow(masks)
+    rles = [{"size": r["size"], "counts": r["counts"].encode()} for r in batch[:10].to_coco()]
+    np.testing.assert_allclose(ious, coco_mask.iou(rles[:5], rles[5:], [0] * 5))
+    assert turborle.from_arrow(batch.to_arrow(counts="list")) == batch

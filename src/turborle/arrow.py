@@ -181,7 +181,7 @@ def to_arrow(batch: RLEBatch, counts: CountsLayout = "string", *,
 
 def _chunks(array: Any) -> Sequence[pa.Array]:
     if isinstance(array, pa.ChunkedArray):
-        return array.chunks
+        return list(array.chunks)
     if isinstance(array, pa.Array):
         return [array]
     raise TypeError(f"expected a pyarrow Array or ChunkedArray of masks, got "

@@ -18,7 +18,8 @@ import errno
 import os
 import stat
 from collections import Counter
-from typing import Any
+from itertools import chain
+from typing import Any, cast
 
 import numpy as np
 import orjson
@@ -29,6 +30,7 @@ import turborle
 from turborle import _core
 from turborle.arrow import rle_type
 
+FAST_PATH = True  # clean files a column at a time (the tests turn it off to compare)
 FLUSH_ROWS = 8192  # rows per core call and per Parquet row group
 FLUSH_BYTES = 32 << 20  # ... or fewer, once their counts strings hold this many bytes
 _INT64 = (-(2**63), 2**63 - 1)
@@ -91,6 +93,18 @@ def _box(value: Any) -> list[float] | None:
                 and type(h) in (int, float)):
             return value
     return None
+
+
+def _types(values: Any) -> set[type]:
+    return set(map(type, values))
+
+
+def _int64s(values: list[Any]) -> bool:
+    """Whether every value is None or an integer that fits int64."""
+    if not _types(values) <= {int, type(None)}:
+        return False
+    ints = [v for v in values if v is not None]
+    return not ints or (_INT64[0] <= min(ints) and max(ints) <= _INT64[1])
 
 
 def _kind(value: Any) -> str:
@@ -207,7 +221,7 @@ class Rows:
             why = _size_problem(size)
             if why is not None:
                 return None, 0, 0, f"{BAD_SIZE}: {why}"
-            h, w = size
+            h, w = cast(list[int], size)
             if type(counts) is str:
                 return counts, h, w, None
             if type(counts) is list:
@@ -236,6 +250,64 @@ class Rows:
             return None, 0, 0, f"{NO_SEGMENTATION}: the annotation has no segmentation"
         return None, 0, 0, (f"{BAD_SEGMENTATION}: segmentation must be an RLE object or "
                             f"polygons, got {_kind(seg)}")
+
+    def add_clean(self, anns: list[Any], source: str, image_id: int | None, image: str | None,
+                  image_size: tuple[int, int] | None) -> bool:
+        """Adds the annotations of one image in bulk if every one of them is clean (an object
+        with compressed counts of a valid size, the image's size when known, and ids, area and
+        box that fit their columns); else adds nothing and returns False, and the caller adds
+        them one by one. The rows are exactly those `add_annotation` would add: its checks,
+        done a column at a time (most files are clean, and this costs a fraction)."""
+        n = len(anns)
+        try:
+            if _types(anns) != {dict}:
+                return False
+            segs = [a["segmentation"] for a in anns]
+            if _types(segs) != {dict}:
+                return False
+            counts = [s["counts"] for s in segs]
+            sizes = [s["size"] for s in segs]
+        except KeyError:
+            return False
+        if _types(counts) != {str} or _types(sizes) != {list} or set(map(len, sizes)) != {2}:
+            return False
+        heights = [s[0] for s in sizes]
+        widths = [s[1] for s in sizes]
+        if _types(heights) != {int} or _types(widths) != {int}:
+            return False
+        if image_size is not None:
+            if heights.count(image_size[0]) != n or widths.count(image_size[1]) != n:
+                return False
+        elif min(heights) < 0 or min(widths) < 0 or max(heights) * max(widths) > _MAX_PIXELS:
+            return False
+        ids = [a.get("id") for a in anns]
+        categories = [a.get("category_id") for a in anns]
+        if not (_int64s(ids) and _int64s(categories)):
+            return False
+        areas = [a.get("area") for a in anns]
+        if not _types(areas) <= {int, float, type(None)}:
+            return False
+        boxes = [a.get("bbox") for a in anns]
+        present = [b for b in boxes if b is not None]
+        if present and (_types(present) != {list} or set(map(len, present)) != {4}
+                        or not _types(chain.from_iterable(present)) <= {int, float}):
+            return False
+        extras = [{k: v for k, v in a.items() if k not in _ANN_KEYS} for a in anns]
+        self.extra += [orjson.dumps(e) if e else None for e in extras]
+        self.source += [source] * n
+        self.image_id += [image_id] * n
+        self.ann_id += ids
+        self.category_id += categories
+        self.counts += counts
+        self.heights += heights
+        self.widths += widths
+        self.stored_area += [None if a is None else float(a) for a in areas]
+        self.stored_bbox += boxes
+        self.problem += [None] * n
+        self.image += [image] * n
+        self.counts_bytes += sum(map(len, counts))
+        self._added()
+        return True
 
     def _added(self) -> None:
         if len(self.source) >= FLUSH_ROWS or self.counts_bytes >= FLUSH_BYTES:
@@ -346,8 +418,9 @@ def _add_image_file(rows: Rows, image: Any, anns: list[Any], source: str) -> int
     image_id, record, size = _image_facts(image, "image_id" if "image_id" in image else "id")
     if not anns:
         rows.add_problem(source, "", "", image_id, record)
-    for ann in anns:
-        rows.add_annotation(ann, source, image_id, record, size)
+    elif not (FAST_PATH and rows.add_clean(anns, source, image_id, record, size)):
+        for ann in anns:
+            rows.add_annotation(ann, source, image_id, record, size)
     return 1
 
 

@@ -337,7 +337,7 @@ def import_dataset(src: str | os.PathLike[str] | list[str], out: str | os.PathLi
         start = time.perf_counter()
         files, shards = write_listing(iter_inputs(src), tmp, files_per_shard)
         if files == 0:
-            raise FileNotFoundError(f"no input files found at {os.fspath(src)!r}")
+            raise FileNotFoundError(f"no input files found at {src!r}")
         summary = Summary(engine=engine)
         bar = _Progress(files, progress)
 
