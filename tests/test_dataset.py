@@ -462,6 +462,8 @@ def test_refuses_to_replace_what_it_did_not_write(dataset, tmp_path):
 def test_bad_arguments():
     with pytest.raises(ValueError, match="engine"):
         import_dataset("x", "y", engine="spark")
+    with pytest.raises(ValueError, match="compression"):
+        import_dataset("x", "y", compression="gzip9")
     with pytest.raises(ValueError, match="files_per_shard"):
         import_dataset("x", "y", files_per_shard=0)
     with pytest.raises(ValueError, match="exactly one"):
@@ -481,7 +483,10 @@ def _cli(argv: list[str]) -> int:
 def test_cli_import_and_export(dataset, tmp_path, capsys):
     src = dataset["src"] / "bad"
     out = tmp_path / "bad.parquet"
-    assert _cli(["dataset", "import", str(src), str(out), "--engine", "local"]) == 0
+    assert _cli(["dataset", "import", str(src), str(out), "--engine", "local",
+                 "--compression", "none"]) == 0
+    assert pq.ParquetFile(next(out.glob("part-*"))).metadata.row_group(0).column(0) \
+        .compression == "UNCOMPRESSED"
     text = capsys.readouterr().out
     assert f"files {len(BAD_FILES) + 2}" in text and "bad-json" in text
     assert _cli(["dataset", "export", str(out), str(tmp_path / "json")]) == 0
@@ -576,3 +581,19 @@ def test_readme_example(dataset):
     rles = [{"size": r["size"], "counts": r["counts"].encode()} for r in batch[:10].to_coco()]
     np.testing.assert_allclose(ious, coco_mask.iou(rles[:5], rles[5:], [0] * 5))
     assert turborle.from_arrow(batch.to_arrow(counts="list")) == batch
+
+
+def test_huge_files_are_split_into_row_groups_arrow_can_index(dataset, tmp_path, monkeypatch):
+    """A file with more counts bytes than a row group may hold (1 GiB; here shrunk to 1 kB)
+    is written as several row groups, with the same rows."""
+    from turborle.datasets import _convert
+
+    monkeypatch.setattr(_convert, "_GROUP_LIMIT", 1_000)
+    monkeypatch.setattr(_convert, "FLUSH_BYTES", 1 << 40)
+    src = dataset["src"] / "coco"
+    out = tmp_path / "split.parquet"
+    import_dataset(src, out, engine="local", progress=False)
+    assert pq.ParquetFile(next(out.glob("part-*"))).num_row_groups > 2
+    expected = dataset["table"].filter(pa.compute.starts_with(dataset["table"]["source"],
+                                                              "coco"))
+    assert pq.read_table(out).drop_columns(["source"]).equals(expected.drop_columns(["source"]))

@@ -28,6 +28,8 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--workers", type=_positive, help="CPUs of the local Ray (default: all)")
     imp.add_argument("--files-per-shard", type=_positive, default=64,
                      help="input files per task and per part file (default 64)")
+    imp.add_argument("--compression", choices=["zstd", "lz4", "snappy", "none"], default="zstd",
+                     help="Parquet compression (default zstd; none writes fastest)")
     imp.add_argument("--no-progress", action="store_true", help="no progress bar")
     imp.set_defaults(handler=_import)
     exp = commands.add_parser(
@@ -59,6 +61,7 @@ def _import(args: argparse.Namespace) -> int:
     try:
         summary = import_dataset(args.src, args.out, engine=args.engine, address=args.address,
                                  workers=args.workers, files_per_shard=args.files_per_shard,
+                                 compression=args.compression,
                                  progress=False if args.no_progress else None)
     except (FileNotFoundError, FileExistsError, ValueError) as error:
         print(f"turborle dataset import: {error}", file=sys.stderr)

@@ -33,6 +33,7 @@ from turborle.arrow import rle_type
 FAST_PATH = True  # clean files a column at a time (the tests turn it off to compare)
 FLUSH_ROWS = 8192  # rows per core call and per Parquet row group
 FLUSH_BYTES = 32 << 20  # ... or fewer, once their counts strings hold this many bytes
+_GROUP_LIMIT = 1 << 30  # counts bytes a row group may hold (Arrow strings have 32-bit offsets)
 _INT64 = (-(2**63), 2**63 - 1)
 _MAX_PIXELS = 2**62
 
@@ -318,16 +319,30 @@ class Rows:
         n = len(self.source)
         if n == 0:
             return
-        counts = pa.array(self.counts, pa.string())
-        heights = np.array(self.heights, dtype=np.int64)
-        widths = np.array(self.widths, dtype=np.int64)
+        start = 0
+        if self.counts_bytes >= _GROUP_LIMIT:  # (one huge file): row groups Arrow can index
+            size = 0
+            for i, c in enumerate(self.counts):
+                size += len(c) if c is not None else 0
+                if size >= _GROUP_LIMIT and i > start:
+                    self._write(start, i)
+                    start, size = i, len(c) if c is not None else 0
+        self._write(start, n)
+        self._reset()
+
+    def _write(self, lo: int, hi: int) -> None:
+        """Validates, measures and writes rows lo..hi as one row group."""
+        n = hi - lo
+        counts = pa.array(self.counts[lo:hi], pa.string())
+        heights = np.array(self.heights[lo:hi], dtype=np.int64)
+        widths = np.array(self.widths[lo:hi], dtype=np.int64)
         _, offsets_buf, data_buf = counts.buffers()
         offsets = np.frombuffer(offsets_buf, dtype=np.int32)[: n + 1]
         bad: list[tuple[int, str]] = []
         # Null rows have size 0x0 and an empty string: a valid empty mask, ignored below.
         areas, boxes = _core.measure_strings(data_buf if data_buf is not None else b"", offsets,
                                              heights, widths, 1, bad)
-        problem = self.problem
+        problem = self.problem[lo:hi]
         for i, message in bad:
             problem[i] = f"{BAD_COUNTS}: {message}"
         valid = counts.is_valid().to_numpy(zero_copy_only=False)
@@ -338,18 +353,18 @@ class Rows:
             [pa.array(heights), pa.array(widths), counts], fields=list(MASK_TYPE.storage_type),
             mask=invalid))
         batch = pa.RecordBatch.from_arrays([
-            pa.array(self.source, pa.string()),
-            pa.array(self.image_id, pa.int64()),
-            pa.array(self.ann_id, pa.int64()),
-            pa.array(self.category_id, pa.int64()),
+            pa.array(self.source[lo:hi], pa.string()),
+            pa.array(self.image_id[lo:hi], pa.int64()),
+            pa.array(self.ann_id[lo:hi], pa.int64()),
+            pa.array(self.category_id[lo:hi], pa.int64()),
             mask,
             pa.array(areas.astype(np.int64), mask=~valid),
             pa.FixedSizeListArray.from_arrays(pa.array(boxes.ravel()), 4, mask=invalid),
-            pa.array(self.stored_area, pa.float64()),
-            pa.array(self.stored_bbox, BOX_TYPE),
+            pa.array(self.stored_area[lo:hi], pa.float64()),
+            pa.array(self.stored_bbox[lo:hi], BOX_TYPE),
             pa.array(problem, pa.string()),
-            pa.array(self.image, pa.string()),
-            pa.array(self.extra, pa.string()),
+            pa.array(self.image[lo:hi], pa.string()),
+            pa.array(self.extra[lo:hi], pa.string()),
         ], schema=SCHEMA)
         self.writer.write_batch(batch, row_group_size=n)
         self.rows += n
@@ -360,7 +375,6 @@ class Rows:
         for text in problem:
             if text is not None:
                 self.problems[text.split(":", 1)[0]] += 1
-        self._reset()
 
 
 def _read(path: str) -> bytes:
@@ -457,12 +471,13 @@ def _add_coco_file(rows: Rows, images: list[Any], anns: list[Any], source: str) 
     return count
 
 
-def convert_files(files: list[tuple[str, str]], part: str) -> dict[str, Any]:
+def convert_files(files: list[tuple[str, str]], part: str,
+                  compression: str = "zstd") -> dict[str, Any]:
     """Converts (path, source) files into the Parquet file `part` (written under a temporary
     name and renamed once complete); returns the shard's statistics."""
     partial = part + ".partial"
     bytes_read = images = 0
-    with pq.ParquetWriter(partial, SCHEMA, compression="zstd",
+    with pq.ParquetWriter(partial, SCHEMA, compression=compression,
                           use_dictionary=["source", "problem", "image"]) as writer:
         rows = Rows(writer)
         for path, source in files:
