@@ -207,10 +207,6 @@ def _run_ray(task: ShardTask, shards: int, on_shard: Callable[[dict[str, Any]], 
     except ImportError as error:
         raise ImportError("the ray engine needs Ray: pip install 'turborle[dataset]', or use "
                           "engine='local'") from error
-    # Ray Data reports each execution at INFO/WARNING level; the summary says what matters.
-    quiet = {name: logging.getLogger(name).level for name in ("ray", "ray.data")}
-    for name in quiet:
-        logging.getLogger(name).setLevel(logging.ERROR)
     started = False
     if not ray.is_initialized():
         options: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
@@ -218,10 +214,19 @@ def _run_ray(task: ShardTask, shards: int, on_shard: Callable[[dict[str, Any]], 
         if address:
             ray.init(address=address, **options)
         else:
+            # A local Ray of our own: no usage reports sent anywhere from a data job.
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
             ray.init(num_cpus=workers, **options)
         started = True
+    # Ray Data reports each execution at INFO/WARNING level (its logging is configured when
+    # first used, so this comes after); our summary says what matters.
+    quiet = {name: logging.getLogger(name).level for name in ("ray", "ray.data")}
+    context: Any = None
     try:
         context = ray.data.DataContext.get_current()
+        saved = (context.enable_progress_bars, context.print_on_execution_start)
+        for name in quiet:
+            logging.getLogger(name).setLevel(logging.ERROR)
         context.enable_progress_bars = False
         context.print_on_execution_start = False
         cpus = int(ray.cluster_resources().get("CPU", 1))
@@ -232,10 +237,12 @@ def _run_ray(task: ShardTask, shards: int, on_shard: Callable[[dict[str, Any]], 
             on_shard(orjson.loads(row["stats"]))
         return cpus
     finally:
-        if started:
-            ray.shutdown()
+        if context is not None:
+            context.enable_progress_bars, context.print_on_execution_start = saved
         for name, level in quiet.items():
             logging.getLogger(name).setLevel(level)
+        if started:
+            ray.shutdown()
 
 
 # ---- output ------------------------------------------------------------------------------------
