@@ -12,7 +12,9 @@ of its process tree, sampled every 0.1 s: Ray's workers included) is its own:
   decoding it (``decode``), as loaders that check their masks do.
 * ``local``: ``turborle dataset import --engine local`` (one process).
 * ``ray-1``, ``ray-2``: the Ray engine with a local Ray of 1 and 2 CPUs (its start-up and
-  shut-down included in the time; the start-up alone is measured too).
+  shut-down included in the time; the start-up alone is measured too, ``ray-start``).
+* ``ray-warm-1``, ``ray-warm-2``: the same on a Ray started, and its workers warmed by a tiny
+  job, before the clock starts: the steady-state masks/s per worker and its scaling.
 
 Reported: masks/s and MB/s per run (median of ``--runs``), masks per CPU-second (the CPU
 time of the variant's whole process tree: a per-core speed that other programs on the machine
@@ -130,6 +132,24 @@ def run_variant(name: str, data: str, out: str) -> dict[str, Any]:
         ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
         ray.shutdown()
         result = {"masks": 0, "bytes": 0}
+    elif name.startswith("ray-warm-"):  # steady state: Ray and its workers already up
+        import ray
+
+        from turborle.datasets import import_dataset
+
+        workers = int(name.rsplit("-", 1)[1])
+        ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False,
+                 logging_level="ERROR")
+        try:
+            warm = sorted(str(p) for p in Path(data).rglob("*.json"))[:workers * 2]
+            import_dataset(warm, out + "-warm", engine="ray", files_per_shard=1, progress=False)
+            start = time.perf_counter()
+            summary = import_dataset(data, out, engine="ray", progress=False)
+            result = {"masks": summary.masks, "bytes": summary.bytes,
+                      "worker_cpu_seconds": summary.cpu_seconds,
+                      "seconds": time.perf_counter() - start}  # (not the shut-down)
+        finally:
+            ray.shutdown()
     else:
         from turborle.datasets import import_dataset
 
@@ -138,8 +158,9 @@ def run_variant(name: str, data: str, out: str) -> dict[str, Any]:
         else:
             summary = import_dataset(data, out, engine="ray", workers=int(name.split("-")[1]),
                                      progress=False)
-        result = {"masks": summary.masks, "bytes": summary.bytes}
-    result["seconds"] = time.perf_counter() - start
+        result = {"masks": summary.masks, "bytes": summary.bytes,
+                  "worker_cpu_seconds": summary.cpu_seconds}
+    result.setdefault("seconds", time.perf_counter() - start)
     return result
 
 
@@ -271,8 +292,19 @@ def summarize(results: dict[str, list[dict[str, Any]]], stats: dict[str, Any]) -
         if name == "ray-start":
             report[name] = {"seconds": statistics.median(r["seconds"] for r in runs)}
             continue
+        if name.startswith("ray"):  # Ray's workers are not our children: no CPU time
+            for r in runs:
+                r.pop("cpu_seconds", None)
+        worker_cpu = [r["worker_cpu_seconds"] for r in runs if r.get("worker_cpu_seconds")]
         report[name] = {
             "masks_per_s": round(median_rate(name)),
+            # the conversions' own CPU time, summed over workers (Ray's included)
+            "masks_per_worker_cpu_s": round(statistics.median(
+                r["masks"] / r["worker_cpu_seconds"] for r in runs
+                if r.get("worker_cpu_seconds"))) if worker_cpu else None,
+            "cores_used": round(statistics.median(
+                r["worker_cpu_seconds"] / r["seconds"] for r in runs
+                if r.get("worker_cpu_seconds")), 2) if worker_cpu else None,
             "masks_per_cpu_s": round(statistics.median(
                 r["masks"] / r["cpu_seconds"] for r in runs if r.get("cpu_seconds"))) if any(
                 r.get("cpu_seconds") for r in runs) else None,
@@ -280,8 +312,10 @@ def summarize(results: dict[str, list[dict[str, Any]]], stats: dict[str, Any]) -
             "peak_rss_mb": max(r.get("peak_rss_mb", 0) for r in runs),
             "seconds": [round(r["seconds"], 2) for r in runs],
         }
-    if "ray-1" in results and "ray-2" in results:
-        report["scaling_1_to_2_workers"] = round(median_rate("ray-2") / median_rate("ray-1"), 2)
+    for prefix in ("ray-", "ray-warm-"):
+        if prefix + "1" in results and prefix + "2" in results:
+            report[f"scaling_1_to_2_workers_{prefix.strip('-')}"] = round(
+                median_rate(prefix + "2") / median_rate(prefix + "1"), 2)
     for name in ("usual", "usual-decode"):
         if name in results and "local" in results:
             report[f"speedup_per_core_vs_{name}"] = round(median_rate("local") / median_rate(name), 2)

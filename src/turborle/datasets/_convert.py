@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import time
 from collections import Counter
 from itertools import chain
 from typing import Any, cast
@@ -477,6 +478,7 @@ def convert_files(files: list[tuple[str, str]], part: str,
     name and renamed once complete); returns the shard's statistics."""
     partial = part + ".partial"
     bytes_read = images = 0
+    cpu = time.process_time()
     with pq.ParquetWriter(partial, SCHEMA, compression=compression,
                           use_dictionary=["source", "problem", "image"]) as writer:
         rows = Rows(writer)
@@ -487,5 +489,6 @@ def convert_files(files: list[tuple[str, str]], part: str,
         rows.flush()
     os.replace(partial, part)
     return {"files": len(files), "bytes": bytes_read, "images": images, "rows": rows.rows,
+            "cpu_seconds": time.process_time() - cpu,
             "masks": rows.masks, "problems": dict(rows.problems),
             "area_hist": rows.area_hist.tolist()}

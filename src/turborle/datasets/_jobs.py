@@ -49,6 +49,7 @@ class Summary:
     problems: dict[str, int] = field(default_factory=dict)
     area_hist: list[int] = field(default_factory=lambda: [0] * len(AREA_EDGES))
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of the conversions, all workers together
     engine: str = ""
     workers: int = 0
 
@@ -58,6 +59,7 @@ class Summary:
         self.images += shard["images"]
         self.rows += shard["rows"]
         self.masks += shard["masks"]
+        self.cpu_seconds += shard["cpu_seconds"]
         problems = Counter(self.problems)
         problems.update(shard["problems"])
         self.problems = dict(sorted(problems.items()))
@@ -75,7 +77,8 @@ class Summary:
         return {"files": self.files, "bytes": self.bytes, "images": self.images,
                 "rows": self.rows, "masks": self.masks, "problems": self.problems,
                 "area_edges": list(AREA_EDGES), "area_hist": self.area_hist,
-                "seconds": round(self.seconds, 3), "engine": self.engine,
+                "seconds": round(self.seconds, 3), "cpu_seconds": round(self.cpu_seconds, 3),
+                "engine": self.engine,
                 "workers": self.workers}
 
     def format(self) -> str:
@@ -83,7 +86,10 @@ class Summary:
         lines = [
             f"files {self.files}  images {self.images}  masks {self.masks}  rows {self.rows}",
             f"{self.seconds:.1f} s, {self.masks_per_second:,.0f} masks/s, "
-            f"{self.megabytes_per_second:.1f} MB/s ({self.engine}, {self.workers} workers)",
+            f"{self.megabytes_per_second:.1f} MB/s ({self.engine}, {self.workers} "
+            f"worker{'s' if self.workers != 1 else ''}; "
+            f"{self.masks / self.cpu_seconds if self.cpu_seconds else 0:,.0f} masks per "
+            "CPU-second of conversion)",
         ]
         total = sum(self.problems.values())
         lines.append(f"problems {total}" + ("" if total else " (none)"))
