@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
+import os
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from turborle import _core, mask
 from turborle._core import RLEError
@@ -17,6 +19,7 @@ from turborle.batch import (
     concat,
     decode,
     encode,
+    from_arrow,
     from_coco,
     iou,
     merge,
@@ -27,6 +30,22 @@ try:
     __version__ = version("turborle")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+local"
+
+
+def read_parquet(path: str | os.PathLike[str], *, columns: list[str] | None = None) -> Any:
+    """A Parquet file or dataset directory as a pyarrow Table, ``turborle.rle`` columns typed
+    (needs pyarrow: ``turborle[arrow]``; see ``turborle.arrow.read_parquet``)."""
+    from turborle.arrow import read_parquet as read
+
+    return read(path, columns=columns)
+
+
+def write_parquet(data: Any, path: str | os.PathLike[str], **options: Any) -> None:
+    """Write an ``RLEBatch`` or a pyarrow Table to Parquet with row groups sized for streaming
+    (needs pyarrow: ``turborle[arrow]``; see ``turborle.arrow.write_parquet``)."""
+    from turborle.arrow import write_parquet as write
+
+    write(data, path, **options)
 
 
 def info() -> dict[str, object]:
@@ -55,10 +74,13 @@ __all__ = [
     "decode",
     "encode",
     "from_any",
+    "from_arrow",
     "from_coco",
     "from_fal",
     "info",
     "iou",
     "mask",
     "merge",
+    "read_parquet",
+    "write_parquet",
 ]

@@ -177,3 +177,19 @@ def from_polygons(polygons: list[npt.ArrayLike], h: _Dim, w: _Dim,
 def from_boxes(boxes: npt.ArrayLike, h: _Dim, w: _Dim, objects: Literal[False] = False) -> RLEs: ...
 @overload
 def from_boxes(boxes: npt.ArrayLike, h: _Dim, w: _Dim, objects: Literal[True]) -> _Dicts: ...
+
+# ==== Arrow columns (turborle.arrow, turborle.datasets) =====================================
+# `data`: the bytes of an Arrow string column (any buffer); `offsets`: its n + 1 int32 or int64
+# offsets (validated); heights and widths per mask.
+
+def from_strings(
+    data: Any, offsets: npt.ArrayLike, heights: npt.ArrayLike, widths: npt.ArrayLike,
+    threads: int | None = None,
+) -> RLEs: ...
+def measure_strings(
+    data: Any, offsets: npt.ArrayLike, heights: npt.ArrayLike, widths: npt.ArrayLike,
+    threads: int | None = None, problems: list[tuple[int, str]] | None = None,
+) -> tuple[_U64, _F64]:
+    """(area, bbox xywh); with `problems`, bad masks are listed there instead of raising."""
+def to_strings(rles: RLEs, threads: int | None = None) -> tuple[bytes, npt.NDArray[np.int64]]:
+    """(data, int64 offsets of n + 1): every mask's COCO string, back to back."""

@@ -802,3 +802,109 @@ def from_boxes(boxes, h, w, bint objects=False):
         b = cpp.rasterize_boxes(data, n, hh, ww)
     cdef Config cfg
     return _result(b, objects, cfg)
+
+
+# ==== Arrow columns (turborle.arrow, turborle.datasets) =====================================
+# Masks handed over as the buffers of an Arrow string column: the bytes of all counts strings
+# (`data`), n + 1 `offsets` into them (int32 or int64, as Arrow's string / large_string) and the
+# masks' heights and widths. Nothing here makes a Python object per mask, and the core reads
+# `data` in place with the GIL released. Offsets come from a file, so they are untrusted.
+
+cdef object _string_columns(data, offsets, heights, widths, vector[Source]& sources):
+    """Validates the columns and points `sources` into `data`; returns the arrays that own
+    the memory used (the caller keeps them for the whole call)."""
+    buf = np.frombuffer(data, dtype=np.uint8) if not isinstance(data, np.ndarray) else data
+    if buf.dtype != np.uint8 or buf.ndim != 1 or not buf.flags.c_contiguous:
+        raise TypeError("data must be a contiguous 1-D uint8 buffer")
+    off = np.asarray(offsets)
+    if off.ndim != 1 or off.dtype not in (np.int32, np.int64):
+        raise TypeError(f"offsets must be a 1-D int32 or int64 array, got {off.dtype} "
+                        f"with {off.ndim} dimensions")
+    off = np.ascontiguousarray(off, dtype=np.int64)
+    hh = _u64(heights, "heights")
+    ww = _u64(widths, "widths")
+    cdef Py_ssize_t n = len(hh), i
+    if len(ww) != n:
+        raise ValueError(f"heights has {n} entries but widths has {len(ww)}")
+    if len(off) != n + 1:
+        raise ValueError(f"offsets must have {n + 1} entries (one more than masks), got {len(off)}")
+    if off[0] < 0:
+        raise ValueError(f"offsets[0] = {off[0]} is negative")
+    steps = np.diff(off)
+    if n and steps.min() < 0:
+        i = int(np.argmax(steps < 0))
+        raise ValueError(f"offsets decrease at mask {i} ({off[i]} then {off[i + 1]})")
+    if off[n] > len(buf):
+        raise ValueError(f"offsets end at {off[n]}, past the {len(buf)} bytes of data")
+    cdef const char* base = <const char*> cnp.PyArray_DATA(buf) if len(buf) else NULL
+    cdef const int64_t[::1] o = off
+    cdef const uint64_t[::1] h = hh
+    cdef const uint64_t[::1] w = ww
+    sources.resize(n)
+    for i in range(n):
+        sources[i].data = base + o[i] if base != NULL else NULL
+        sources[i].len = <size_t> (o[i + 1] - o[i])
+        sources[i].h = h[i]
+        sources[i].w = w[i]  # (sizes are checked by the core, which names the mask)
+    return (buf, off, hh, ww)
+
+
+def from_strings(data, offsets, heights, widths, threads=None):
+    """RLEs from the buffers of an Arrow string column of COCO counts (validated)."""
+    cdef vector[Source] sources
+    keep = _string_columns(data, offsets, heights, widths, sources)
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:  # reads only `data`, held by `keep`
+        out.batch = cpp.read_sources(sources.data(), sources.size(), cfg)
+    return out
+
+
+def measure_strings(data, offsets, heights, widths, threads=None, list problems=None):
+    """(area uint64, bbox (n, 4) float64 xywh) of the masks of an Arrow string column.
+
+    Without `problems`, a bad mask raises ValueError naming it. With a list, each bad mask i
+    appends (i, message) to it and gets area 0 and a NaN box; the others are measured.
+    """
+    cdef vector[Source] sources
+    keep = _string_columns(data, offsets, heights, widths, sources)
+    cdef size_t n = sources.size(), i
+    areas = np.empty(n, dtype=np.uint64)
+    boxes = np.empty((n, 4), dtype=np.float64)
+    cdef uint64_t* pa = <uint64_t*> cnp.PyArray_DATA(areas)
+    cdef double* pb = <double*> cnp.PyArray_DATA(boxes)
+    cdef Config cfg = _config(threads)
+    try:
+        with nogil:
+            cpp.measure_sources(sources.data(), n, pa, pb, cfg)
+        return areas, boxes
+    except ValueError:
+        if problems is None:
+            raise
+    # Some mask is bad: measure one at a time and say what is wrong with each bad one (the
+    # error's reason: its message without the "mask 0: " of a one-mask call).
+    cfg.threads = 1
+    for i in range(n):
+        try:
+            with nogil:
+                cpp.measure_sources(&sources[i], 1, pa + i, pb + 4 * i, cfg)
+        except RLEError as error:
+            problems.append((i, error.reason))
+            pa[i] = 0
+            boxes[i] = np.nan
+    return areas, boxes
+
+
+def to_strings(RLEs rles not None, threads=None):
+    """(data bytes, offsets int64 array of n + 1): every mask's COCO string, back to back."""
+    cdef string buffer
+    cdef vector[size_t] offsets
+    cdef Config cfg = _config(threads)
+    with nogil:
+        cpp.write_strings(BatchView(rles.batch), buffer, offsets, cfg)
+    cdef size_t n = offsets.size(), i
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    for i in range(n):
+        o[i] = offsets[i]
+    return PyBytes_FromStringAndSize(buffer.data(), buffer.size()), out

@@ -95,3 +95,4 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
     Batch rasterize_polygons(const double* const* xy, const size_t* k, size_t n, uint64_t h,
                              uint64_t w) except +raise_core_error
     Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) except +raise_core_error
+

@@ -8,6 +8,7 @@ the pycocotools-compatible ``turborle.mask``.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from typing import Any, Literal, Union
 
@@ -24,6 +25,7 @@ __all__ = [
     "concat",
     "decode",
     "encode",
+    "from_arrow",
     "from_coco",
     "iou",
     "merge",
@@ -153,6 +155,17 @@ class RLEBatch:
 
         return to_fal(self, start_base, order)
 
+    def to_arrow(self, counts: Literal["string", "list"] = "string", *,
+                 threads: int | None = None) -> Any:
+        """The masks as a ``turborle.rle`` Arrow array (needs pyarrow; see ``turborle.arrow``).
+
+        ``counts="string"``: COCO compressed strings; ``"list"``: the run lengths, shared with
+        this batch without a copy.
+        """
+        from turborle.arrow import to_arrow
+
+        return to_arrow(self, counts, threads=threads)
+
     def to_coco(self) -> list[CocoObject]:
         """``[{"size": [h, w], "counts": str}, ...]``, ready for ``json.dumps``."""
         objs = _core.to_objects(self._rles)
@@ -166,8 +179,26 @@ def _batch(masks: BatchLike, what: str = "batch") -> _core.RLEs:
         return masks._rles
     if isinstance(masks, (list, tuple)):
         return _core.from_objects(list(masks))
-    raise TypeError(f"{what} must be an RLEBatch or a list of COCO RLE dicts, got "
-                    f"{type(masks).__name__}")
+    if _is_arrow(masks):  # an Arrow column of masks: parsed from its buffers in place
+        from turborle.arrow import rles_of
+
+        return rles_of(masks)
+    raise TypeError(f"{what} must be an RLEBatch, a list of COCO RLE dicts or an Arrow column "
+                    f"of masks, got {type(masks).__name__}")
+
+
+def _is_arrow(obj: Any) -> bool:
+    """Whether obj is a pyarrow Array or ChunkedArray (without importing pyarrow: if it was
+    never imported, obj cannot be one)."""
+    pa = sys.modules.get("pyarrow")
+    return pa is not None and isinstance(obj, (pa.Array, pa.ChunkedArray))
+
+
+def from_arrow(array: Any, *, threads: int | None = None) -> RLEBatch:
+    """An ``RLEBatch`` from an Arrow column of masks (see ``turborle.arrow.from_arrow``)."""
+    from turborle.arrow import from_arrow as from_arrow_column
+
+    return from_arrow_column(array, threads=threads)
 
 
 def _array(masks: Any) -> npt.NDArray[Any]:

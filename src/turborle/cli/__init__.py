@@ -7,6 +7,7 @@ group         commands                                       extra needed
 ``convert``   ``convert`` (COCO <-> fal JSON, streamed)      ``cli``
 ``segment``   ``segment`` (call a hosted endpoint)           ``gateway``
 ``server``    ``serve``, ``demo`` (the local server)         ``server``
+``dataset``   ``dataset import``, ``dataset export``         ``dataset``
 ============  =============================================  ==================
 
 Adding a group: a module with ``register(subparsers) -> None`` that adds its parser(s) with
@@ -25,7 +26,7 @@ import os
 import sys
 from typing import NoReturn
 
-from turborle.cli import convert, info, segment, server
+from turborle.cli import convert, dataset, info, segment, server
 from turborle.cli.errors import (
     EXIT_ERROR,
     EXIT_INTERRUPTED,
@@ -36,7 +37,7 @@ from turborle.cli.errors import (
 
 __all__ = ["GROUPS", "main"]
 
-GROUPS = (info, convert, segment, server)
+GROUPS = (info, convert, segment, server, dataset)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -75,7 +75,7 @@ def iter_json_array(fp: IO[bytes], head: bytes = b"",
     lie within +-(2**63 - 1) (yajl's limit; the numbers of every valid mask do). Raises
     ``ValueError``, in one line, for input that is not one JSON array.
     """
-    import ijson  # type: ignore[import-untyped]
+    import ijson
 
     while not head.strip():
         more = fp.read(buf_size)
@@ -203,7 +203,7 @@ def _chunks(items: Iterator[Any], n: int) -> Iterator[tuple[int, list[Any]]]:
 
 def convert(args: argparse.Namespace) -> int:
     """Convert ``args.input`` to ``args.output`` (see :func:`register` for the flags)."""
-    from tqdm import tqdm  # type: ignore[import-untyped]
+    from tqdm import tqdm
 
     from turborle import RLEError
 

@@ -15,6 +15,7 @@ EXTRA_MODULES: dict[str, frozenset[str]] = {
     "gateway": frozenset({"httpx", "anyio", "PIL"}),
     "server": frozenset({"httpx", "anyio", "PIL", "starlette", "uvicorn"}),
     "cli": frozenset({"ijson", "tqdm"}),
+    "dataset": frozenset({"pyarrow", "ray", "orjson", "tqdm"}),
 }
 
 
