@@ -86,7 +86,7 @@ std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint
 }
 
 // Column-major runs -> counts.
-void runs_to_counts(const std::vector<uint64_t>& runs, uint64_t total, std::vector<count_t>& out) {
+void runs_to_counts(const std::vector<uint64_t>& runs, uint64_t total, Counts& out) {
   uint64_t last = 0;
   for (size_t k = 0; k < runs.size(); k += 2) {
     out.push_back(runs[k] - last);
@@ -98,7 +98,7 @@ void runs_to_counts(const std::vector<uint64_t>& runs, uint64_t total, std::vect
 
 // Row-major runs -> column-major counts, row by row on bit rows.
 void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t w,
-                        std::vector<count_t>& out) {
+                        Counts& out) {
   const uint64_t words = (w + 63) / 64;
   std::vector<uint64_t> row(words);
   size_t k = 0;  // first run that may reach the current row
@@ -195,7 +195,7 @@ Batch read_fal(const Source* texts, size_t n, uint64_t base, bool row_major, con
   uint64_t chars = 0;
   for (size_t i = 0; i < n; ++i) chars += texts[i].len;
   // About 3 ns per character, plus a pass over bit rows for row-major text.
-  return build_batch(n, threads_for(cfg.threads, chars * 3), hint, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+  return build_batch(n, threads_for(cfg.threads, chars * 3), hint, [&](size_t i, Counts& out, uint64_t& h, uint64_t& w) {
     const Source& s = texts[i];
     h = s.h;
     w = s.w;

@@ -20,7 +20,7 @@ namespace {
 // Turns a column-major stream of bytes, fed in chunks, into counts.
 class RunWriter {
  public:
-  RunWriter(std::vector<count_t>& out, const Kernels& k) : out_(out), k_(k) {}
+  RunWriter(Counts& out, const Kernels& k) : out_(out), k_(k) {}
   void feed(const uint8_t* p, uint64_t len) {
     uint64_t i = 0;
     while (i < len) {
@@ -37,7 +37,7 @@ class RunWriter {
   void finish() { out_.push_back(run_); }
 
  private:
-  std::vector<count_t>& out_;
+  Counts& out_;
   const Kernels& k_;
   bool foreground_ = false;
   uint64_t run_ = 0;
@@ -53,7 +53,7 @@ inline void prefetch_row(const uint8_t* row, uint64_t w) {
 }
 
 void encode_rows(const uint8_t* mask, int64_t stride_y, uint64_t h, uint64_t w, const Kernels& k,
-                 std::vector<count_t>& out) {
+                 Counts& out) {
   rows_to_counts(h, w, [&](uint64_t y, uint64_t* bits, uint32_t* changed) {
     const uint8_t* row = mask + static_cast<int64_t>(y) * stride_y;
     if (y + kPrefetchRows < h) prefetch_row(row + kPrefetchRows * stride_y, w);
@@ -61,7 +61,7 @@ void encode_rows(const uint8_t* mask, int64_t stride_y, uint64_t h, uint64_t w, 
   }, out);
 }
 
-void encode_one(const MaskView& v, const uint8_t* mask, const Kernels& k, std::vector<count_t>& out,
+void encode_one(const MaskView& v, const uint8_t* mask, const Kernels& k, Counts& out,
                 std::vector<uint8_t>& tile) {
   const uint64_t h = v.h, w = v.w;
   if (h == 0 || w == 0) {
@@ -99,7 +99,7 @@ Batch encode(const MaskView& v, const Config& cfg) {
   // About a tenth of a nanosecond per pixel (SIMD compares), more for other layouts.
   const int threads = threads_for(cfg.threads, v.n * v.h * v.w / 8);
   const Kernels& k = kernels(cfg.isa);
-  return build_batch(v.n, threads, [](size_t) { return size_t(0); }, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+  return build_batch(v.n, threads, [](size_t) { return size_t(0); }, [&](size_t i, Counts& out, uint64_t& h, uint64_t& w) {
     thread_local std::vector<uint8_t> tile;
     encode_one(v, v.data + static_cast<int64_t>(i) * v.stride_n, k, out, tile);
     h = v.h;

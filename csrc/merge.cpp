@@ -32,7 +32,7 @@ uint8_t truth_table(MergeOp op) {
 
 // Walks the run boundaries of two masks together and writes canonical counts of
 // table(a, b). Zero-length runs are harmless: they toggle a value twice at one position.
-void merge_two(RleRef a, RleRef b, uint8_t table, std::vector<count_t>& out) {
+void merge_two(RleRef a, RleRef b, uint8_t table, Counts& out) {
   const uint64_t total = a.h * a.w;
   // Each boundary of a or b toggles the output at most once: room for all of them, written
   // through a pointer, then cut to what was written.
@@ -114,7 +114,7 @@ void paint_stripe(Cursor& c, unsigned value, uint64_t base, uint64_t end, Paint&
 // Union: OR of every foreground run. Intersection: NOT of the OR of every background run.
 // Xor: every foreground run flipped in. Difference: the first mask's foreground with the
 // others' foreground cleared.
-void merge_striped(BatchView b, MergeOp op, std::vector<count_t>& out) {
+void merge_striped(BatchView b, MergeOp op, Counts& out) {
   const uint64_t total = b.h[0] * b.w[0];
   std::vector<Cursor> cursors(b.n);
   for (size_t i = 0; i < b.n; ++i) cursors[i].r = b[i];
@@ -169,18 +169,18 @@ void merge_striped(BatchView b, MergeOp op, std::vector<count_t>& out) {
 }
 
 // The pairwise tree. Difference is the first mask minus the union of the others.
-void merge_tree(BatchView b, MergeOp op, int threads, std::vector<count_t>& out) {
+void merge_tree(BatchView b, MergeOp op, int threads, Counts& out) {
   const uint64_t h = b.h[0], w = b.w[0];
   const bool difference = op == MergeOp::kDifference;
   const uint8_t table = truth_table(difference ? MergeOp::kUnion : op);
-  auto ref = [&](const std::vector<count_t>& c) { return RleRef{h, w, c.data(), c.size()}; };
+  auto ref = [&](const Counts& c) { return RleRef{h, w, c.data(), c.size()}; };
   // The first round reads the batch in place; later rounds their own results.
   const size_t first = difference ? 1 : 0, inputs = b.n - first;
   if (inputs == 1) {  // difference of two masks
     merge_two(b[0], b[1], truth_table(MergeOp::kDifference), out);
     return;
   }
-  std::vector<std::vector<count_t>> level((inputs + 1) / 2);
+  std::vector<Counts> level((inputs + 1) / 2);
   parallel_for(level.size(), level.size() > 1 ? threads : 1, [&](size_t i) {
     const size_t a = first + 2 * i;
     if (a + 1 < b.n)
@@ -189,7 +189,7 @@ void merge_tree(BatchView b, MergeOp op, int threads, std::vector<count_t>& out)
       level[i].assign(b[a].counts, b[a].counts + b[a].m);
   });
   while (level.size() > 1) {
-    std::vector<std::vector<count_t>> next((level.size() + 1) / 2);
+    std::vector<Counts> next((level.size() + 1) / 2);
     parallel_for(next.size(), next.size() > 1 ? threads : 1, [&](size_t i) {
       if (2 * i + 1 < level.size())
         merge_two(ref(level[2 * i]), ref(level[2 * i + 1]), table, next[i]);
@@ -237,7 +237,7 @@ Batch merge(BatchView b, MergeOp op, const Config& cfg) {
 Batch complement(BatchView b, const Config& cfg) {
   const uint64_t counts = b.n ? b.offsets[b.n] : 0;
   const int threads = threads_for(cfg.threads, counts * kNanosPerBoundaryStep);
-  return build_batch(b.n, threads, [&](size_t i) { return b[i].m + 1; }, [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+  return build_batch(b.n, threads, [&](size_t i) { return b[i].m + 1; }, [&](size_t i, Counts& out, uint64_t& h, uint64_t& w) {
     const RleRef r = b[i];
     h = r.h;
     w = r.w;

@@ -79,7 +79,7 @@ struct Toggles {
   }
 
   // Sorted toggles -> counts, cancelling toggles at the same index as pycocotools does.
-  void close(std::vector<count_t>& out) {
+  void close(Counts& out) {
     at.push_back(h * w);
     std::sort(at.begin(), at.end());
     const size_t first = out.size();
@@ -106,7 +106,7 @@ struct Toggles {
 }  // namespace
 
 void polygon_counts(const double* xy, size_t k, uint64_t h, uint64_t w,
-                    std::vector<count_t>& out) {
+                    Counts& out) {
   check_size(h, w);
   std::vector<int> x(k + 1), y(k + 1);
   for (size_t j = 0; j < k; ++j) {
@@ -137,7 +137,7 @@ void polygon_counts(const double* xy, size_t k, uint64_t h, uint64_t w,
   t.close(out);
 }
 
-void box_counts(const double* box, uint64_t h, uint64_t w, std::vector<count_t>& out) {
+void box_counts(const double* box, uint64_t h, uint64_t w, Counts& out) {
   const double xs = box[0], xe = xs + box[2], ys = box[1], ye = ys + box[3];
   const double xy[8] = {xs, ys, xs, ye, xe, ye, xe, ys};
   polygon_counts(xy, 4, h, w, out);

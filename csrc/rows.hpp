@@ -23,7 +23,7 @@ inline bool rows_fit(uint64_t h, uint64_t w) {
 // (room for w) in increasing order and their number returned. Appends canonical counts.
 // Requires h, w < 2^32.
 template <class NextRow>
-void rows_to_counts(uint64_t h, uint64_t w, NextRow&& next_row, std::vector<count_t>& out) {
+void rows_to_counts(uint64_t h, uint64_t w, NextRow&& next_row, Counts& out) {
   const uint64_t words = (w + 63) / 64;
   std::vector<uint64_t> bits(words, 0);
   std::vector<uint32_t> tx, ty;  // changes (x, y), y >= 1, in row order

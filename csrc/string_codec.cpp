@@ -54,7 +54,7 @@ void write_string(const count_t* counts, size_t m, char* out) {
   }
 }
 
-void parse_string(const char* s, size_t len, uint64_t h, uint64_t w, std::vector<count_t>& out,
+void parse_string(const char* s, size_t len, uint64_t h, uint64_t w, Counts& out,
                   Isa isa) {
   check_size(h, w);
   const Kernels& k = kernels(isa);

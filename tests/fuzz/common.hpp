@@ -74,8 +74,8 @@ inline turborle::Config best_config(int threads = 1) { return {turborle::detect_
 
 // Canonical form of valid counts of a total-pixel mask: no zero run except possibly the
 // first; {0} for an empty mask. Written independently of the core (run list, then merge).
-inline std::vector<count_t> canonical(const count_t* c, size_t m, uint64_t total) {
-  std::vector<count_t> out;
+inline turborle::Counts canonical(const count_t* c, size_t m, uint64_t total) {
+  turborle::Counts out;
   if (total == 0) return {0};
   unsigned value = 0;  // value of the last run in out
   bool any = false;
@@ -95,7 +95,7 @@ inline std::vector<count_t> canonical(const count_t* c, size_t m, uint64_t total
   }
   return out;
 }
-inline std::vector<count_t> canonical(const std::vector<count_t>& c, uint64_t total) {
+inline turborle::Counts canonical(const turborle::Counts& c, uint64_t total) {
   return canonical(c.data(), c.size(), total);
 }
 
@@ -111,8 +111,8 @@ inline std::vector<uint8_t> dense(const count_t* c, size_t m, uint64_t total) {
 }
 
 // Counts of a column-major 0/1 stream (canonical).
-inline std::vector<count_t> counts_of(const std::vector<uint8_t>& bits) {
-  std::vector<count_t> out;
+inline turborle::Counts counts_of(const std::vector<uint8_t>& bits) {
+  turborle::Counts out;
   uint8_t value = 0;
   count_t run = 0;
   for (uint8_t b : bits) {
@@ -131,9 +131,9 @@ inline bool same_batch(const turborle::Batch& a, const turborle::Batch& b) {
   return a.h == b.h && a.w == b.w && a.offsets == b.offsets && a.counts == b.counts;
 }
 
-inline std::vector<count_t> counts_of(const turborle::Batch& b, size_t i) {
+inline turborle::Counts counts_of(const turborle::Batch& b, size_t i) {
   const turborle::RleRef r = b[i];
-  return std::vector<count_t>(r.counts, r.counts + r.m);
+  return turborle::Counts(r.counts, r.counts + r.m);
 }
 
 }  // namespace fuzz

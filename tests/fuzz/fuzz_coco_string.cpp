@@ -21,7 +21,7 @@ using fuzz::count_t;
 // bounds (a value is at most 13 groups and fits int64; counts are non-negative; they sum to
 // h*w without overflow).
 bool reference_parse(const uint8_t* s, size_t len, unsigned __int128 total,
-                     std::vector<count_t>& out, unsigned __int128& sum) {
+                     turborle::Counts& out, unsigned __int128& sum) {
   sum = 0;
   size_t p = 0;
   while (p < len) {
@@ -52,7 +52,7 @@ bool reference_parse(const uint8_t* s, size_t len, unsigned __int128 total,
   return sum == total;
 }
 
-bool core_parse(const char* s, size_t len, uint64_t h, uint64_t w, std::vector<count_t>& out,
+bool core_parse(const char* s, size_t len, uint64_t h, uint64_t w, turborle::Counts& out,
                 turborle::Isa isa = turborle::Isa::kScalar) {
   try {
     turborle::parse_string(s, len, h, w, out, isa);
@@ -72,7 +72,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t len = in.n;
 
   if (flags & 1) {  // fit the size to the string
-    std::vector<count_t> ref;
+    turborle::Counts ref;
     unsigned __int128 sum = 0;
     reference_parse(in.p, len, ~static_cast<unsigned __int128>(0) >> 1, ref, sum);
     const uint64_t rows = 1 + ((flags >> 4) & 3);
@@ -83,15 +83,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   const bool size_ok = h == 0 || w <= turborle::kMaxPixels / h;
   const unsigned __int128 total = static_cast<unsigned __int128>(h) * w;
-  std::vector<count_t> ref;
+  turborle::Counts ref;
   unsigned __int128 ref_sum = 0;
   const bool ref_ok = size_ok && reference_parse(in.p, len, total, ref, ref_sum);
 
-  std::vector<count_t> got;
+  turborle::Counts got;
   const bool ok = core_parse(s, len, h, w, got);
   CHECK(ok == ref_ok);
   for (turborle::Isa isa : fuzz::isas()) {  // every instruction set's fast path agrees
-    std::vector<count_t> other;
+    turborle::Counts other;
     CHECK(core_parse(s, len, h, w, other, isa) == ok);
     CHECK(!ok || other == got);
   }
@@ -105,15 +105,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (size_t i = n; i < again.size(); ++i) CHECK(again[i] == '\xff');
   again.resize(n);
   CHECK(n <= len);  // the encoder writes the shortest groups; the input may pad
-  std::vector<count_t> back;
+  turborle::Counts back;
   CHECK(core_parse(again.data(), again.size(), h, w, back));
   CHECK(back == got);
 
   // Canonical counts re-encode to a string that parses to themselves as well.
-  const std::vector<count_t> canon = fuzz::canonical(got, h * w);
+  const turborle::Counts canon = fuzz::canonical(got, h * w);
   std::string canon_text(turborle::string_length(canon.data(), canon.size()), '\0');
   turborle::write_string(canon.data(), canon.size(), &canon_text[0]);
-  std::vector<count_t> canon_back;
+  turborle::Counts canon_back;
   CHECK(core_parse(canon_text.data(), canon_text.size(), h, w, canon_back));
   CHECK(canon_back == canon);
 
@@ -159,7 +159,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<size_t> offsets;
   turborle::write_strings(batch, all, offsets, fuzz::best_config(threads));
   CHECK(offsets.size() == k + 1 && offsets[k] == all.size());
-  std::vector<count_t> last;
+  turborle::Counts last;
   CHECK(core_parse(all.data() + offsets[k - 1], offsets[k] - offsets[k - 1], h, w, last));
   CHECK(last == got);
   return 0;

@@ -26,7 +26,7 @@ struct Box {
 
 // Tight box from the runs (no dense mask): a run inside one column spans its rows; a run
 // over several columns spans every row.
-Box reference_box(const std::vector<count_t>& c, uint64_t h) {
+Box reference_box(const turborle::Counts& c, uint64_t h) {
   bool any = false;
   uint64_t x0 = 0, x1 = 0, y0 = 0, y1 = 0, pos = 0;
   for (size_t j = 0; j < c.size(); ++j) {
@@ -71,13 +71,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   const size_t width = size_t(1) << (flags & 3);
   const int threads = (flags & 16) ? 2 : 1;
-  std::vector<count_t> counts;
+  turborle::Counts counts;
   while (!in.empty() && counts.size() < 4096) counts.push_back(in.take(width));
 
   const bool size_ok = h == 0 || w <= turborle::kMaxPixels / h;
   const unsigned __int128 total = static_cast<unsigned __int128>(h) * w;
   if ((flags & 4) && size_ok) {  // fix up: the prefix that fits, then the remainder
-    std::vector<count_t> fixed;
+    turborle::Counts fixed;
     unsigned __int128 sum = 0;
     for (count_t c : counts) {
       if (sum + c > total) break;
@@ -109,7 +109,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   CHECK(read_ok == valid);
 
-  std::vector<count_t> joined = {0, 6};
+  turborle::Counts joined = {0, 6};
   joined.insert(joined.end(), counts.begin(), counts.end());
   const uint64_t offsets[3] = {0, 2, joined.size()};
   const uint64_t hs[2] = {2, h}, ws[2] = {3, w};
@@ -145,7 +145,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string text;
   std::vector<size_t> text_offsets;
   turborle::write_strings(batch, text, text_offsets, fuzz::best_config(threads));
-  std::vector<count_t> parsed;
+  turborle::Counts parsed;
   turborle::parse_string(text.data(), text.size(), h, w, parsed);
   CHECK(parsed == counts);
 
@@ -171,7 +171,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Complement twice is the canonical form; union and intersection with itself too.
   const uint64_t pixels = h * w;
-  const std::vector<count_t> canon = fuzz::canonical(counts, pixels);
+  const turborle::Counts canon = fuzz::canonical(counts, pixels);
   for (const turborle::Config& cfg : {fuzz::scalar_config(), fuzz::best_config(threads)}) {
     const turborle::Batch c1 = turborle::complement(batch, cfg);
     const turborle::Batch c2 = turborle::complement(c1, cfg);
@@ -187,13 +187,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       CHECK(fuzz::counts_of(turborle::merge(pair, turborle::MergeOp::kUnion, cfg), 0) == canon);
       CHECK(fuzz::counts_of(turborle::merge(pair, turborle::MergeOp::kIntersection, cfg), 0) ==
             canon);
-      const std::vector<count_t> empty = pixels ? std::vector<count_t>{pixels} : std::vector<count_t>{0};
+      const turborle::Counts empty = pixels ? turborle::Counts{pixels} : turborle::Counts{0};
       CHECK(fuzz::counts_of(turborle::merge(pair, turborle::MergeOp::kXor, cfg), 0) == empty);
       CHECK(fuzz::counts_of(turborle::merge(pair, turborle::MergeOp::kDifference, cfg), 0) ==
             empty);
       turborle::Batch with_c = same;
       turborle::append(with_c, c1);
-      const std::vector<count_t> full = pixels ? std::vector<count_t>{0, pixels} : std::vector<count_t>{0};
+      const turborle::Counts full = pixels ? turborle::Counts{0, pixels} : turborle::Counts{0};
       CHECK(fuzz::counts_of(turborle::merge(with_c, turborle::MergeOp::kUnion, cfg), 0) == full);
     }
   }

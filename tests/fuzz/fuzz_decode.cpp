@@ -115,7 +115,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // Dense references and canonical counts.
   std::vector<std::vector<uint8_t>> masks;
-  std::vector<std::vector<count_t>> canon;
+  std::vector<turborle::Counts> canon;
   for (size_t i = 0; i < n; ++i) {
     const turborle::RleRef r = b[i];
     masks.push_back(fuzz::dense(r.counts, r.m, total));
@@ -167,7 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     const turborle::MaskView empty{nullptr, n, h, w, 0, 0, 0};
     const turborle::Batch e = turborle::encode(empty, fuzz::best_config(threads));
-    for (size_t i = 0; i < n; ++i) CHECK(fuzz::counts_of(e, i) == std::vector<count_t>{0});
+    for (size_t i = 0; i < n; ++i) CHECK(fuzz::counts_of(e, i) == turborle::Counts{0});
   }
 
   // area / bbox.
@@ -202,7 +202,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
       }
     // Canonical counts, one mask included.
-    const std::vector<count_t> want = total ? fuzz::counts_of(ref) : std::vector<count_t>{0};
+    const turborle::Counts want = total ? fuzz::counts_of(ref) : turborle::Counts{0};
     for (const turborle::Config& cfg : {fuzz::scalar_config(), fuzz::best_config(threads)}) {
       const turborle::Batch merged = turborle::merge(b, op, cfg);
       CHECK(merged.size() == 1 && merged.h[0] == h && merged.w[0] == w);
@@ -216,7 +216,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     for (size_t i = 0; i < n; ++i) {
       std::vector<uint8_t> inv(masks[i]);
       for (auto& v : inv) v ^= 1;
-      CHECK(fuzz::counts_of(c, i) == (total ? fuzz::counts_of(inv) : std::vector<count_t>{0}));
+      CHECK(fuzz::counts_of(c, i) == (total ? fuzz::counts_of(inv) : turborle::Counts{0}));
     }
   }
 
