@@ -617,6 +617,7 @@ def append_history(path: Path, machine: dict[str, Any], label: str,
     entry = {
         "date": machine["date"], "label": label, "git": machine["git"],
         "cpu": machine["cpu_model"], "mode": machine["mode"], "groups": machine["groups"],
+        "timer": machine.get("timer", ""),
         "rows": [{k: r[k] for k in ("operation", "shape", "corpus", "key", "threads",
                                     "median_ms", "work")} for r in rows],
     }
