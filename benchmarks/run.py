@@ -1,6 +1,6 @@
 """Run the speed benchmarks and report them.
 
-    python benchmarks/run.py [--quick | --all] [--only GROUP,...] [--readme]
+    python benchmarks/run.py [--quick | --all] [--only GROUP,...] [--repeat N] [--readme]
 
 1. Runs ``benchmarks/test_speed.py`` under pytest-benchmark, with the process pinned to one
    CPU and every library at one thread (``TURBORLE_NUM_THREADS=1``, ``RAYON_NUM_THREADS=1``,
@@ -94,7 +94,10 @@ def git_revision(where: Path = ROOT) -> str:
     try:
         rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=where, text=True,
                              capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+        # The benchmarks' own outputs (results, the README's targets table) do not make the
+        # measured code dirty.
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":!benchmarks/results", ":!benchmarks/README.md"],
                                cwd=where, text=True, capture_output=True).stdout.strip()
         return rev + ("+dirty" if dirty else "")
     except (OSError, subprocess.CalledProcessError):
@@ -211,6 +214,33 @@ def load_rows(json_path: Path, run: str) -> list[dict[str, Any]]:
             "masks_per_s": work.get("masks", 0) / median if median > 0 else float("nan"),
         })
     return rows
+
+
+def combine_runs(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """Rows of repeated runs of the same cases: the median of their medians (and of their
+    IQRs), the fastest round of all, the rounds summed; ``runs`` says how many."""
+    if len(runs) == 1:
+        return runs[0]
+    key = ("operation", "shape", "corpus", "key", "threads")
+    by_case: dict[tuple[Any, ...], list[dict[str, Any]]] = {}
+    for rows in runs:
+        for r in rows:
+            by_case.setdefault(tuple(r[k] for k in key), []).append(r)
+    out = []
+    for rs in by_case.values():
+        r = dict(rs[0])
+        r["median_ms"] = statistics.median(x["median_ms"] for x in rs)
+        r["iqr_ms"] = statistics.median(x["iqr_ms"] for x in rs)
+        r["min_ms"] = min(x["min_ms"] for x in rs)
+        r["rounds"] = sum(x["rounds"] for x in rs)
+        r["runs"] = len(rs)
+        r["run_medians_ms"] = [x["median_ms"] for x in rs]
+        seconds = r["median_ms"] / 1e3
+        r["gb_per_s"] = r["work"].get("pixels", 0) / seconds if seconds else float("nan")
+        r["gb_per_s"] /= 1e9
+        r["masks_per_s"] = r["work"].get("masks", 0) / seconds if seconds else float("nan")
+        out.append(r)
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -687,6 +717,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="clock of the single-thread run: the process's CPU time (default: "
                          "steady on a shared machine) or wall time; the thread comparison "
                          "always uses wall time")
+    ap.add_argument("--repeat", type=int, default=1, metavar="N",
+                    help="run the single-thread cases N times; report the median of the runs' "
+                         "medians (use with --only: N times the time)")
     ap.add_argument("--no-threads", action="store_true", help="skip the 2-thread comparison")
     ap.add_argument("--threads-all", action="store_true",
                     help="compare 2 threads with 1 on every case, not only 10k dicts of "
@@ -717,7 +750,8 @@ def main(argv: list[str] | None = None) -> int:
         "cpu_model": cpu_model(), "cpu_count": os.cpu_count(), "cpus_available": len(cpus),
         "platform": platform.platform(), "python": platform.python_version(),
         "single_thread_cpu": cpus[0], "mode": mode, "groups": args.only or "all",
-        "corpus": args.corpus or "all", "budget_s_per_case": budget, "versions": versions(),
+        "corpus": args.corpus or "all", "budget_s_per_case": budget, "repeat": args.repeat,
+        "versions": versions(),
         "timer": ("process CPU time (time.process_time)" if args.timer == "cpu"
                   else "wall time (time.perf_counter)"),
         "git": git_revision(turborle_src or ROOT),
@@ -727,11 +761,15 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[dict[str, Any]] = []
     rc = 0
     if run_pytest_groups:
-        rc = run_pytest(env1, cpus[:1], out / "raw-main.json", args.pytest_args, args.timer)
-        if not (out / "raw-main.json").exists():
-            print("pytest wrote no results", file=sys.stderr)
-            return rc or 1
-        rows = load_rows(out / "raw-main.json", "main")
+        runs = []
+        for i in range(args.repeat):
+            raw = out / ("raw-main.json" if i == 0 else f"raw-main-{i + 1}.json")
+            rc = run_pytest(env1, cpus[:1], raw, args.pytest_args, args.timer) or rc
+            if not raw.exists():
+                print("pytest wrote no results", file=sys.stderr)
+                return rc or 1
+            runs.append(load_rows(raw, "main"))
+        rows = combine_runs(runs)
 
     threads_note = ""
     if args.no_threads:
@@ -779,7 +817,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{machine['cpus_available']} available; load average at start "
         f"{'/'.join(f'{x:.1f}' for x in load) if load else '?'}); single-thread runs pinned "
         f"to CPU {machine['single_thread_cpu']}; mode {mode}; groups {machine['groups']}; "
-        f"corpus {machine['corpus']}; turborle {machine['git']} (SIMD {simd}); "
+        f"corpus {machine['corpus']}; "
+        f"{f'{args.repeat} runs (median of their medians); ' if args.repeat > 1 else ''}"
+        f"turborle {machine['git']} (SIMD {simd}); "
         f"{machine['elapsed_s']:.0f} s. Single-thread timings: {machine['timer']}; "
         f"2 threads vs 1: wall time.\n"
         f"Versions: " + ", ".join(f"{k} {v}" for k, v in machine["versions"].items()) + ".\n"

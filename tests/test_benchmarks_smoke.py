@@ -220,6 +220,15 @@ def test_report_tables(tmp_path):
     assert (tmp_path / "speed.png").stat().st_size > 1000
 
 
+def test_repeated_runs_are_combined():
+    runs = [[_row("area", "turborle.mask", ms)] for ms in (3.0, 1.0, 2.0)]
+    for rows, low in zip(runs, (2.5, 0.5, 1.5)):
+        rows[0]["min_ms"] = low
+    (row,) = run.combine_runs(runs)
+    assert row["median_ms"] == 2.0 and row["min_ms"] == 0.5 and row["runs"] == 3
+    assert row["rounds"] == 9 and row["masks_per_s"] == pytest.approx(2 / 2.0e-3)
+
+
 def test_targets_table_reads_ratios():
     dicts = run.DICTS_10K
     rows = [_row("parse", "turborle.batch", 2.0, shape=dicts),
