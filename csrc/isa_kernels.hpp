@@ -399,19 +399,19 @@ inline __m256i load_minus_zero(const unsigned char* p) {
                          _mm256_set1_epi8(0x30));
 }
 
-// The values ending in the 32 bytes at p (bytes p[-3..-1] readable), as int16, when none has
-// more than three groups: per byte, the value of one, two and three groups ending there is
-// computed from the byte and the two before it, the right one chosen by whether the bytes
-// before continue into it, and the lanes of value ends packed to the front. Returns how many
-// values were written (out has room for 8 more), or -1 when a longer value ends here.
-inline int values32(const unsigned char* p, uint32_t ends, int16_t* out) {
+// The values ending in the 32 bytes at p (bytes p[-3..-1] readable), as int16: per byte, the
+// value of one, two and three groups ending there is computed from the byte and the two
+// before it, the right one chosen by whether the bytes before continue into it, and the lanes
+// of value ends packed to the front. Returns how many values were written (out has room for 8
+// more); `longs` gets the ends of values of four or more groups, whose entries are wrong.
+inline int values32(const unsigned char* p, uint32_t ends, int16_t* out, uint32_t& longs) {
   const __m256i b0 = load_minus_zero(p), b1 = load_minus_zero(p - 1),
                 b2 = load_minus_zero(p - 2), b3 = load_minus_zero(p - 3);
   const __m256i more = _mm256_set1_epi8(0x20), low = _mm256_set1_epi8(0x1f);
   const __m256i c1 = _mm256_cmpeq_epi8(_mm256_and_si256(b1, more), more);  // p[-1] continues
   const __m256i c12 = _mm256_and_si256(c1, _mm256_cmpeq_epi8(_mm256_and_si256(b2, more), more));
   const __m256i c123 = _mm256_and_si256(c12, _mm256_cmpeq_epi8(_mm256_and_si256(b3, more), more));
-  if (static_cast<uint32_t>(_mm256_movemask_epi8(c123)) & ends) return -1;
+  longs = static_cast<uint32_t>(_mm256_movemask_epi8(c123)) & ends;
   // The last group, sign-extended from its 5 bits; the two before it.
   const __m256i sign = _mm256_set1_epi8(0x10);
   const __m256i top = _mm256_sub_epi8(_mm256_xor_si256(_mm256_and_si256(b0, low), sign), sign);
@@ -470,14 +470,31 @@ struct Avx2StringsOf {
   static bool block(const unsigned char* u, size_t at, uint64_t ends, size_t& start,
                     uint64_t total, Resolved& r, int64_t* counts) {
     int16_t values[64 + 8];
-    const int low = values32(u + at, static_cast<uint32_t>(ends), values);
-    const int high = low < 0 ? -1 : values32(u + at + 32, static_cast<uint32_t>(ends >> 32), values + low);
-    if (high < 0) {  // a long value: one at a time
-      int64_t local[64];
-      return block_one_by_one<Avx2StringsOf>(u, at, ends, start, total, r, counts ? counts : local);
-    }
+    uint32_t long_low, long_high;
+    const int low = values32(u + at, static_cast<uint32_t>(ends), values, long_low);
+    const int high = values32(u + at + 32, static_cast<uint32_t>(ends >> 32), values + low, long_high);
+    const size_t k = static_cast<size_t>(low + high);
+    const uint64_t longs = long_low | uint64_t(long_high) << 32;
+    const size_t first = start;  // where the first value ending here starts
     if (ends) start = at + 64 - static_cast<size_t>(clz64(ends));
-    resolve_avx2(values, counts, static_cast<size_t>(low + high), total, r);
+    if (TURBORLE_LIKELY(longs == 0)) {
+      resolve_avx2(values, counts, k, total, r);
+      return !r.bad;
+    }
+    // Values of four or more groups: widened, and those read one at a time.
+    int64_t wide[64];
+    for (size_t j = 0; j < k; ++j) wide[j] = values[j];
+    for (uint64_t rest = longs; rest; rest &= rest - 1) {
+      const unsigned end = static_cast<unsigned>(ctz64(rest));
+      const uint64_t before = ends & ((uint64_t(1) << end) - 1);
+      const size_t from = before ? at + 64 - static_cast<size_t>(clz64(before)) : first;
+      const size_t groups = at + end + 1 - from;
+      if (groups > 8) return false;
+      uint64_t word;
+      std::memcpy(&word, u + from, 8);
+      wide[popcount64(before)] = Gather::gather(word - 0x30 * kOnes, static_cast<unsigned>(groups));
+    }
+    resolve_avx2(wide, counts, k, total, r);
     return !r.bad;
   }
 };

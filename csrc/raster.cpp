@@ -29,22 +29,22 @@ constexpr uint64_t kMaxSteps = uint64_t(1) << 31;
 
 struct Toggles {
   uint64_t h, w;
-  std::vector<uint64_t> at;
+  std::vector<uint64_t> column, row;  // toggle i at linear index column[i] * h + row[i]
 
-  // One step of an edge from grid point (u0, v0) to (u1, v1).
+  // One step of an edge from grid point (u0, v0) to (u1, v1). pycocotools works this out in
+  // doubles: column xd = (x + .5) / 5 - .5 must be an integer in [0, w - 1], row ceil((y +
+  // .5) / 5 - .5) clamped to [0, h]. For the integers here (|x|, |y| <= 5e8 + 1) that is
+  // exactly: x = 5c + 2 with 0 <= c < w, and row (y + 2) div 5 for y >= 2, else 0 (checked
+  // exhaustively against the double formula over that range).
   void step(int u0, int v0, int u1, int v1) {
     if (u1 == u0) return;
-    double xd = static_cast<double>(u1 < u0 ? u1 : u1 - 1);
-    xd = (xd + .5) / kScale - .5;
-    if (std::floor(xd) != xd || xd < 0 || xd > static_cast<double>(w) - 1) return;
-    double yd = static_cast<double>(v1 < v0 ? v1 : v0);
-    yd = (yd + .5) / kScale - .5;
-    if (yd < 0)
-      yd = 0;
-    else if (yd > static_cast<double>(h))
-      yd = static_cast<double>(h);
-    yd = std::ceil(yd);
-    at.push_back(static_cast<uint64_t>(xd) * h + static_cast<uint64_t>(yd));
+    const int x = u1 < u0 ? u1 : u1 - 1;
+    if (x < 2) return;
+    const uint64_t q = static_cast<uint64_t>(x - 2), column = q / 5;
+    if (column * 5 != q || column >= w) return;
+    const int y = v1 < v0 ? v1 : v0;
+    row.push_back(y >= 2 ? std::min<uint64_t>(static_cast<uint64_t>(y + 2) / 5, h) : 0);
+    this->column.push_back(column);
   }
 
   // Walks the edge (xs, ys) -> (xe, ye) point by point in its own direction.
@@ -78,10 +78,42 @@ struct Toggles {
     }
   }
 
+  // The toggles' linear indices in increasing order. Edges add toggles column by column, so a
+  // counting sort by column (then rows within a column, usually two) beats a general sort,
+  // unless the columns spread far wider than there are toggles.
+  std::vector<uint64_t> sorted() const {
+    const size_t n = column.size();
+    std::vector<uint64_t> at(n);
+    if (n == 0) return at;
+    const auto [lo, hi] = std::minmax_element(column.begin(), column.end());
+    const uint64_t first = *lo, span = *hi - *lo + 1;
+    if (span > 4 * n + 64) {
+      for (size_t i = 0; i < n; ++i) at[i] = column[i] * h + row[i];
+      std::sort(at.begin(), at.end());
+      return at;
+    }
+    std::vector<uint32_t> start(span + 1, 0);
+    for (uint64_t c : column) ++start[c - first + 1];
+    for (uint64_t c = 0; c < span; ++c) start[c + 1] += start[c];
+    std::vector<uint32_t> next(start.begin(), start.end() - 1);
+    for (size_t i = 0; i < n; ++i) at[next[column[i] - first]++] = column[i] * h + row[i];
+    for (uint64_t c = 0; c < span; ++c) {  // rows within each column
+      uint64_t* b = at.data() + start[c];
+      const size_t k = start[c + 1] - start[c];
+      if (k > 16) {
+        std::sort(b, b + k);
+        continue;
+      }
+      for (size_t i = 1; i < k; ++i)
+        for (size_t j = i; j > 0 && b[j - 1] > b[j]; --j) std::swap(b[j - 1], b[j]);
+    }
+    return at;
+  }
+
   // Sorted toggles -> counts, cancelling toggles at the same index as pycocotools does.
   void close(Counts& out) {
+    std::vector<uint64_t> at = sorted();
     at.push_back(h * w);
-    std::sort(at.begin(), at.end());
     const size_t first = out.size();
     uint64_t prev = 0;
     bool skip_next = false;
@@ -132,7 +164,7 @@ void polygon_counts(const double* xy, size_t k, uint64_t h, uint64_t w,
     throw InputError("boundary of " + std::to_string(steps) +
                                 " steps on the 5x grid is too long (coordinates far outside "
                                 "the image?)");
-  Toggles t{h, w, {}};
+  Toggles t{h, w, {}, {}};
   for (size_t j = 0; j < k; ++j) t.edge(x[j], y[j], x[j + 1], y[j + 1]);
   t.close(out);
 }

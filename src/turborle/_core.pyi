@@ -108,8 +108,8 @@ def measure_objects(
     want_bbox: bool,
     threads: int | None = None,
 ) -> tuple[_U64 | None, _F64 | None]: ...
-def to_objects(rles: RLEs, threads: int | None = None) -> list[dict[str, Any]]:
-    """``[{"size": [h, w], "counts": bytes}, ...]``."""
+def to_objects(rles: RLEs, threads: int | None = None, text: bool = False) -> list[dict[str, Any]]:
+    """``[{"size": [h, w], "counts": bytes}, ...]`` (``str`` counts with ``text``)."""
 
 # ---- fal / Kaggle "start length" text -------------------------------------------------------
 

@@ -383,6 +383,7 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object o)
     Py_ssize_t PyUnicode_GET_LENGTH(object o)
     PyObject* PyDict_GetItem(object d, object key)  # borrowed; NULL (not an error) when absent
+    object PyUnicode_New(Py_ssize_t size, Py_UCS4 maxchar)
 
 
 cdef list _sources(object objs, vector[Source]& sources):
@@ -580,8 +581,16 @@ def to_fal(RLEs rles not None, uint64_t start_base, bint row_major, threads=None
     return [t.decode("ascii") for t in texts]
 
 
-cdef list _dicts(const Batch& b, Config cfg):
-    """COCO dicts {'size': [h, w], 'counts': bytes} of a batch."""
+cdef object _ascii(const char* data, size_t n):
+    """A str of n ASCII characters, made straight from them (no bytes in between)."""
+    text = PyUnicode_New(n, 127)
+    memcpy(PyUnicode_DATA(text), data, n)
+    return text
+
+
+cdef list _dicts(const Batch& b, Config cfg, bint text=False):
+    """COCO dicts {'size': [h, w], 'counts': bytes} of a batch ('counts': str with text, as
+    JSON wants it)."""
     cdef string buffer
     cdef vector[size_t] offsets
     cdef BatchView view = BatchView(b)
@@ -592,6 +601,10 @@ cdef list _dicts(const Batch& b, Config cfg):
             cpp.write_strings(view, buffer, offsets, cfg)
     cdef size_t i
     cdef const char* base = buffer.data()
+    if text:
+        return [{"size": [b.h[i], b.w[i]],
+                 "counts": _ascii(base + offsets[i], offsets[i + 1] - offsets[i])}
+                for i in range(b.size())]
     return [
         {"size": [b.h[i], b.w[i]],
          "counts": PyBytes_FromStringAndSize(base + offsets[i], offsets[i + 1] - offsets[i])}
@@ -609,9 +622,9 @@ cdef object _result(Batch& b, bint objects, Config cfg):
     return out
 
 
-def to_objects(RLEs rles not None, threads=None):
-    """RLEs -> list of {'size': [h, w], 'counts': bytes}."""
-    return _dicts(rles.batch, _config(threads))
+def to_objects(RLEs rles not None, threads=None, bint text=False):
+    """RLEs -> list of {'size': [h, w], 'counts': bytes} ('counts': str with text)."""
+    return _dicts(rles.batch, _config(threads), text)
 
 
 def encode(masks, threads=None, bint objects=False):

@@ -166,12 +166,9 @@ class RLEBatch:
 
         return to_arrow(self, counts, threads=threads)
 
-    def to_coco(self) -> list[CocoObject]:
+    def to_coco(self, *, threads: int | None = None) -> list[CocoObject]:
         """``[{"size": [h, w], "counts": str}, ...]``, ready for ``json.dumps``."""
-        objs = _core.to_objects(self._rles)
-        for obj in objs:
-            obj["counts"] = obj["counts"].decode("ascii")
-        return objs
+        return _core.to_objects(self._rles, threads, text=True)
 
 
 def _batch(masks: BatchLike, what: str = "batch") -> _core.RLEs:
