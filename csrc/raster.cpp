@@ -58,14 +58,14 @@ struct Toggles {
     }
     int pu = 0, pv = 0;
     if (dx >= dy) {
+      // Every step moves one column of the grid: the points are (xs + t, v(t)) for t in
+      // [0, dx] whichever way the walk goes, and a step from t - 1 to t toggles (step()) only
+      // where x = xs + t - 1 is 2 mod 5. So only those steps are computed, in any order
+      // (the toggles are sorted afterwards).
       const double s = static_cast<double>(ye - ys) / dx;
-      for (int d = 0; d <= dx; ++d) {
-        const int t = flip ? dx - d : d;
-        const int u = t + xs, v = static_cast<int>(ys + s * t + .5);
-        if (d > 0) step(pu, pv, u, v);
-        pu = u;
-        pv = v;
-      }
+      auto v = [&](int t) { return static_cast<int>(ys + s * t + .5); };
+      const int first = 1 + (((2 - xs) % 5) + 5) % 5;
+      for (int t = first; t <= dx; t += 5) step(xs + t - 1, v(t - 1), xs + t, v(t));
     } else {
       const double s = static_cast<double>(xe - xs) / dy;
       for (int d = 0; d <= dy; ++d) {
