@@ -3,6 +3,7 @@
 // or column-major. Parsing is strict; conversion to and from COCO's column-major counts goes
 // through bit rows (rows.hpp) for row-major text, never through a dense byte mask.
 #include <charconv>
+#include <cstring>
 #include <stdexcept>
 #include <string>
 
@@ -17,6 +18,29 @@ namespace turborle {
 namespace {
 
 bool is_space(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+
+constexpr uint64_t kOnes = 0x0101010101010101ull, kHighs = 0x8080808080808080ull;
+
+// The number written by eight bytes of digits 0..9 (the first byte the most significant):
+// pairs, then fours, then all eight, by multiplications.
+inline uint64_t eight_digits(uint64_t x) {
+  x = x * 10 + (x >> 8);  // byte 2k: 10 * digit 2k + digit 2k+1
+  return (((x & 0x000000ff000000ffull) * (100 + (1000000ull << 32))) +
+          (((x >> 16) & 0x000000ff000000ffull) * (1 + (10000ull << 32)))) >> 32;
+}
+
+[[noreturn]] TURBORLE_NOINLINE void fail_digit(char c, size_t at, size_t token) {
+  throw InputError("byte " + byte_repr(static_cast<unsigned char>(c)) + " at offset " +
+                       std::to_string(at) + " (token " + std::to_string(token) +
+                       ") is not a digit: fal text is non-negative integers",
+                   at);
+}
+
+[[noreturn]] TURBORLE_NOINLINE void fail_too_large(size_t token, size_t start) {
+  throw InputError("token " + std::to_string(token) + " at offset " + std::to_string(start) +
+                       " is too large",
+                   start);
+}
 
 [[noreturn]] TURBORLE_NOINLINE void fail_run(size_t run, size_t offset, const std::string& what) {
   throw InputError("run " + std::to_string(run) + " (offset " + std::to_string(offset) + ") " + what,
@@ -35,18 +59,25 @@ std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint
     if (p == len) break;
     const size_t start = p;
     uint64_t value = 0;
+    // Most tokens are a few digits followed by a space: read them eight bytes at a time.
+    if (p + 8 <= len) {
+      uint64_t word;
+      std::memcpy(&word, s + p, 8);
+      const uint64_t x = word ^ (0x30 * kOnes);                  // digits become 0..9
+      const uint64_t stop = ((x + 0x76 * kOnes) | x) & kHighs;   // bytes that are not
+      const unsigned digits = stop ? static_cast<unsigned>(ctz64(stop)) >> 3 : 8;
+      if (digits > 0 && digits < 8 && is_space(static_cast<unsigned char>(s[p + digits]))) {
+        value = eight_digits(x << (8 * (8 - digits)));  // leading zeros in front
+        p += digits;
+      }
+    }
     for (; p < len && !is_space(static_cast<unsigned char>(s[p])); ++p) {
-      const unsigned char c = static_cast<unsigned char>(s[p]);
-      if (c < '0' || c > '9')
-        throw InputError("byte " + byte_repr(c) + " at offset " + std::to_string(p) + " (token " +
-                             std::to_string(token) +
-                             ") is not a digit: fal text is non-negative integers",
-                         p);
-      if (value > (kMaxPixels - (c - '0')) / 10)
-        throw InputError("token " + std::to_string(token) + " at offset " +
-                             std::to_string(start) + " is too large",
-                         start);
-      value = value * 10 + (c - '0');
+      const unsigned digit = static_cast<unsigned char>(s[p]) - static_cast<unsigned>('0');
+      if (digit > 9) fail_digit(s[p], p, token);
+      // 18 digits cannot pass kMaxPixels (about 4.6e18) nor wrap: only longer tokens need
+      // the exact check (a division per digit cost more than the rest of the parse).
+      if (p - start >= 18 && value > (kMaxPixels - digit) / 10) fail_too_large(token, start);
+      value = value * 10 + digit;
     }
     pair[token & 1] = value;
     if ((token & 1) == 0) token_offset = start;
