@@ -1,9 +1,12 @@
 // Connected components and what is built on them: every component as a mask, the largest
 // one, hole filling, small-island removal and segment-anything's remove_small_regions.
 //
-// Each mask is read into column spans, its components (of the foreground, or of the
-// background for holes) found by union-find over the spans of neighbouring columns, and the
-// result written from the spans that are kept. Nothing is proportional to pixels.
+// One walk over a mask's counts cuts its runs at column boundaries and labels the pieces as
+// they come (spans.hpp, Regions); a second pass writes the result from the pieces that are
+// kept. Background regions are labelled only in the columns that hold foreground: the
+// columns around them are all background, one region on each side. Nothing is proportional
+// to pixels.
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -20,51 +23,99 @@ void check_connectivity(int connectivity) {
                                 std::to_string(connectivity));
 }
 
-// Reads mask i of b into spans after checking its size (errors name the mask).
-void read_mask(BatchView b, size_t i, const Config& cfg, Columns& c) {
+struct Scratch {
+  Regions regions;
+  std::vector<uint8_t> flags, label_flags;
+  std::vector<uint32_t> rank, first_member, members, cursor;
+  std::vector<uint64_t> keys;
+};
+
+// Mask i of b, after checking its size (errors name the mask).
+RleRef mask(BatchView b, size_t i, const Config& cfg) {
   const RleRef r = b[i];
   naming("mask", i, [&] { check_sides(r.h, r.w, cfg); });
-  read_columns(r, c);
+  return r;
 }
 
-// Writes the spans of c whose component keep[] says to keep.
-void write_kept(const Columns& c, const Components& comps, const std::vector<uint8_t>& keep,
-                std::vector<count_t>& out) {
+// Whether every value of v is `value`.
+bool all_are(const std::vector<uint8_t>& v, uint8_t value) {
+  for (uint8_t x : v)
+    if (x != value) return false;
+  return true;
+}
+
+// Appends the counts of r as they are, when they are canonical (no zero-length run but the
+// first); returns whether it did.
+bool copy_canonical(RleRef r, std::vector<count_t>& out) {
+  for (size_t j = 1; j < r.m; ++j)
+    if (r.counts[j] == 0) return false;
+  out.insert(out.end(), r.counts, r.counts + r.m);
+  return true;
+}
+
+// flags[l] for every provisional label l: its component's keep[].
+void label_flags(const Regions& regions, const std::vector<uint8_t>& keep,
+                 std::vector<uint8_t>& flags) {
+  flags.resize(regions.n_labels);
+  for (size_t l = 0; l < regions.n_labels; ++l) flags[l] = keep[regions.labels[l].id];
+}
+
+// Writes the pieces whose component keep[] says to keep.
+void write_kept(RleRef r, const Regions& regions, const std::vector<uint8_t>& keep,
+                std::vector<uint8_t>& flags, std::vector<count_t>& out) {
+  if (all_are(keep, 1) && copy_canonical(r, out)) return;  // nothing removed
+  label_flags(regions, keep, flags);
   CountsWriter writer(out);
-  for (uint64_t x = 0; x < c.w; ++x) {
-    const uint64_t base = x * c.h;
-    for (uint64_t i = c.start[x]; i < c.start[x + 1]; ++i)
-      if (keep[comps.label[i]]) writer.add(base + c.spans[i].y0, base + c.spans[i].y1);
-  }
-  writer.finish(c.h * c.w);
+  const Piece* pieces = regions.pieces.data();
+  for (size_t k = 0; k < regions.n; ++k)
+    if (flags[pieces[k].label]) writer.add(pieces[k].begin, pieces[k].end);
+  writer.finish(r.h * r.w);
 }
 
-// Writes the complement of the background spans of bg whose component stays background
-// (fill[] false): the foreground with the filled background regions added.
-void write_filled(const Columns& bg, const Components& comps, const std::vector<uint8_t>& fill,
+// Writes the foreground with the background regions that fill[] selects added; the
+// background was labelled in columns [x_begin, x_end).
+void write_filled(RleRef r, uint64_t x_begin, uint64_t x_end, const Regions& bg,
+                  const std::vector<uint8_t>& fill, std::vector<uint8_t>& flags,
                   std::vector<count_t>& out) {
+  const uint64_t from = x_begin * r.h, to = x_end * r.h, total = r.h * r.w;
+  auto filled = [&](uint32_t component) { return component != kNoLabel && fill[component]; };
+  if (all_are(fill, 0) && copy_canonical(r, out)) return;  // nothing filled
+  label_flags(bg, fill, flags);
   CountsWriter writer(out);
-  for (uint64_t x = 0; x < bg.w; ++x) {
-    const uint64_t base = x * bg.h;
-    uint64_t y = 0;
-    for (uint64_t i = bg.start[x]; i < bg.start[x + 1]; ++i) {
-      if (fill[comps.label[i]]) continue;
-      writer.add(base + y, base + bg.spans[i].y0);
-      y = bg.spans[i].y1;
-    }
-    writer.add(base + y, base + bg.h);
+  if (filled(bg.side[0])) writer.add(0, from);
+  uint64_t at = from;  // everything from here up to the next background that stays is foreground
+  const Piece* pieces = bg.pieces.data();
+  for (size_t k = 0; k < bg.n; ++k) {
+    if (flags[pieces[k].label]) continue;
+    writer.add(at, pieces[k].begin);
+    at = pieces[k].end;
   }
-  writer.finish(bg.h * bg.w);
+  writer.add(at, to);
+  if (filled(bg.side[1])) writer.add(to, total);
+  writer.finish(total);
 }
 
 // The component with the most pixels; among equals the one whose key is smallest.
-uint32_t largest(const Components& comps, const std::vector<uint64_t>& key) {
+uint32_t largest(const Regions& regions, const std::vector<uint64_t>& key) {
   uint32_t best = 0;
-  for (uint32_t k = 1; k < comps.count; ++k)
-    if (comps.area[k] > comps.area[best] ||
-        (comps.area[k] == comps.area[best] && key[k] < key[best]))
+  for (uint32_t k = 1; k < regions.count; ++k)
+    if (regions.area[k] > regions.area[best] ||
+        (regions.area[k] == regions.area[best] && key[k] < key[best]))
       best = k;
   return best;
+}
+
+template <class Fill>
+Batch each_mask(BatchView b, const Config& cfg, Fill&& fill) {
+  Config run = cfg;
+  run.threads = op_threads(b, cfg);
+  return build_batch_reusing<Scratch>(b.n, run, [&](size_t i) { return b[i].m + 1; },
+                                      [&](size_t i, Scratch& s, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+    const RleRef r = mask(b, i, cfg);
+    fill(i, r, s, out);
+    h = r.h;
+    w = r.w;
+  });
 }
 
 }  // namespace
@@ -77,148 +128,115 @@ Batch connected_components(BatchView b, int connectivity, std::vector<uint64_t>&
   std::vector<std::vector<uint64_t>> owners(parts.size());
   parallel_chunks(b.n, threads, [&](size_t begin, size_t end, size_t chunk) {
     Batch& part = parts[chunk];
-    Columns c;
-    Components comps;
+    Scratch s;
+    Regions& regions = s.regions;
     for (size_t i = begin; i < end; ++i) {
-      read_mask(b, i, cfg, c);
-      label_components(c, connectivity, comps);
-      // Spans of each component, components in scipy's order, spans in stream order.
-      const std::vector<uint32_t> rank = scipy_order_rank(comps);
-      std::vector<uint32_t> first_member(comps.count + 1, 0);
-      for (uint32_t k : comps.label) ++first_member[rank[k] + 1];
-      for (uint32_t k = 0; k < comps.count; ++k) first_member[k + 1] += first_member[k];
-      std::vector<uint32_t> members(c.spans.size());
-      {
-        std::vector<uint32_t> cursor(first_member.begin(), first_member.end() - 1);
-        for (uint32_t s = 0; s < members.size(); ++s) members[cursor[rank[comps.label[s]]]++] = s;
-      }
-      const std::vector<uint32_t> xs = span_columns(c);
-      for (uint32_t k = 0; k < comps.count; ++k) {
+      const RleRef r = mask(b, i, cfg);
+      label_foreground(r, connectivity, true, regions);
+      // The pieces of each component, components in scipy's order, pieces in stream order:
+      // members[first_member[k] .. first_member[k+1]) for the k-th component.
+      const size_t n = regions.n;
+      const Piece* pieces = regions.pieces.data();
+      scipy_order_rank(regions, s.rank);
+      s.first_member.assign(regions.count + 1, 0);
+      for (size_t k = 0; k < n; ++k) ++s.first_member[s.rank[regions.component(k)] + 1];
+      for (uint32_t k = 0; k < regions.count; ++k) s.first_member[k + 1] += s.first_member[k];
+      s.members.resize(n);
+      s.cursor.assign(s.first_member.begin(), s.first_member.end() - 1);
+      for (uint32_t k = 0; k < n; ++k) s.members[s.cursor[s.rank[regions.component(k)]]++] = k;
+      for (uint32_t k = 0; k < regions.count; ++k) {
         CountsWriter writer(part.counts);
-        for (uint32_t t = first_member[k]; t < first_member[k + 1]; ++t) {
-          const uint32_t s = members[t];
-          const uint64_t base = xs[s] * c.h;
-          writer.add(base + c.spans[s].y0, base + c.spans[s].y1);
-        }
-        writer.finish(c.h * c.w);
-        part.close(c.h, c.w);
+        for (uint32_t t = s.first_member[k]; t < s.first_member[k + 1]; ++t)
+          writer.add(pieces[s.members[t]].begin, pieces[s.members[t]].end);
+        writer.finish(r.h * r.w);
+        part.close(r.h, r.w);
       }
-      owners[chunk].insert(owners[chunk].end(), comps.count, i);
+      owners[chunk].insert(owners[chunk].end(), regions.count, i);
     }
   });
-  Batch out;
   owner.clear();
-  size_t total = 0;
-  for (const Batch& part : parts) total += part.counts.size();
-  out.counts.reserve(total);
-  for (size_t chunk = 0; chunk < parts.size(); ++chunk) {
-    append(out, parts[chunk]);
-    owner.insert(owner.end(), owners[chunk].begin(), owners[chunk].end());
-  }
-  return out;
+  for (const auto& o : owners) owner.insert(owner.end(), o.begin(), o.end());
+  return join_parts(parts, owner.size());
 }
 
 Batch largest_component(BatchView b, int connectivity, const Config& cfg) {
   check_connectivity(connectivity);
-  Config run = cfg;
-  run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
-    Columns c;
-    Components comps;
-    read_mask(b, i, cfg, c);
-    label_components(c, connectivity, comps);
-    std::vector<uint8_t> keep(comps.count, 0);
-    if (comps.count) keep[largest(comps, comps.first)] = 1;
-    write_kept(c, comps, keep, out);
-    h = c.h;
-    w = c.w;
+  return each_mask(b, cfg, [&](size_t, RleRef r, Scratch& s, std::vector<count_t>& out) {
+    label_foreground(r, connectivity, true, s.regions);
+    s.flags.assign(s.regions.count, 0);
+    if (s.regions.count) s.flags[largest(s.regions, s.regions.first)] = 1;
+    write_kept(r, s.regions, s.flags, s.label_flags, out);
   });
 }
 
 Batch fill_holes(BatchView b, uint64_t max_area, int connectivity, const Config& cfg) {
   check_connectivity(connectivity);
-  Config run = cfg;
-  run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
-    Columns fg, bg;
-    Components comps;
-    read_mask(b, i, cfg, fg);
-    complement_columns(fg, bg);
-    label_components(bg, connectivity, comps);
-    std::vector<uint8_t> fill(comps.count);
-    for (uint32_t k = 0; k < comps.count; ++k)
-      fill[k] = !comps.border[k] && comps.area[k] <= max_area;
-    write_filled(bg, comps, fill, out);
-    h = fg.h;
-    w = fg.w;
+  return each_mask(b, cfg, [&](size_t, RleRef r, Scratch& s, std::vector<count_t>& out) {
+    uint64_t x_begin, x_end;
+    foreground_columns(r, x_begin, x_end);
+    label_background(r, connectivity, x_begin, x_end, s.regions);
+    s.flags.resize(s.regions.count);
+    for (uint32_t k = 0; k < s.regions.count; ++k)
+      s.flags[k] = !s.regions.border[k] && s.regions.area[k] <= max_area;
+    write_filled(r, x_begin, x_end, s.regions, s.flags, s.label_flags, out);
   });
 }
 
 Batch remove_small_islands(BatchView b, uint64_t min_area, int connectivity,
                            const Config& cfg) {
   check_connectivity(connectivity);
-  Config run = cfg;
-  run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
-    Columns c;
-    Components comps;
-    read_mask(b, i, cfg, c);
-    label_components(c, connectivity, comps);
-    std::vector<uint8_t> keep(comps.count);
-    for (uint32_t k = 0; k < comps.count; ++k) keep[k] = comps.area[k] >= min_area;
-    write_kept(c, comps, keep, out);
-    h = c.h;
-    w = c.w;
+  return each_mask(b, cfg, [&](size_t, RleRef r, Scratch& s, std::vector<count_t>& out) {
+    label_foreground(r, connectivity, false, s.regions);
+    s.flags.resize(s.regions.count);
+    for (uint32_t k = 0; k < s.regions.count; ++k) s.flags[k] = s.regions.area[k] >= min_area;
+    write_kept(r, s.regions, s.flags, s.label_flags, out);
   });
 }
 
 Batch remove_small_regions(BatchView b, uint64_t area_threshold, RegionMode mode,
                            uint8_t* changed, const Config& cfg) {
-  Config run = cfg;
-  run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
-    Columns fg, bg;
-    Components comps;
-    read_mask(b, i, cfg, fg);
-    h = fg.h;
-    w = fg.w;
-    if (mode == RegionMode::kHoles) complement_columns(fg, bg);
-    const Columns& regions = mode == RegionMode::kHoles ? bg : fg;
-    label_components(regions, 8, comps);
-    std::vector<uint8_t> small(comps.count);
+  return each_mask(b, cfg, [&](size_t i, RleRef r, Scratch& s, std::vector<count_t>& out) {
+    Regions& regions = s.regions;
+    uint64_t x_begin = 0, x_end = 0;
+    if (mode == RegionMode::kHoles) {
+      foreground_columns(r, x_begin, x_end);
+      label_background(r, 8, x_begin, x_end, regions);
+    } else {
+      label_foreground(r, 8, false, regions);
+    }
+    std::vector<uint8_t>& small = s.flags;
+    small.resize(regions.count);
     bool any_small = false;
-    for (uint32_t k = 0; k < comps.count; ++k) {
-      small[k] = comps.area[k] < area_threshold;
+    for (uint32_t k = 0; k < regions.count; ++k) {
+      small[k] = regions.area[k] < area_threshold;
       any_small = any_small || small[k];
     }
     changed[i] = any_small;
     if (mode == RegionMode::kHoles) {
-      write_filled(bg, comps, small, out);  // (no small region: the mask as it was)
+      write_filled(r, x_begin, x_end, regions, small, s.label_flags, out);  // (none small: as it was)
       return;
     }
-    std::vector<uint8_t> keep(comps.count);
+    // Keep the regions that are not small; if none, the largest: segment-anything's
+    // np.argmax(sizes), the first largest in OpenCV's label order. OpenCV's default
+    // 8-connected labelling (Spaghetti) scans 2x2 blocks, so its labels follow each
+    // component's first block in block-row-major order.
+    std::vector<uint8_t>& keep = small;
     bool any_kept = false;
-    for (uint32_t k = 0; k < comps.count; ++k) {
+    for (uint32_t k = 0; k < regions.count; ++k) {
       keep[k] = !small[k];
       any_kept = any_kept || keep[k];
     }
-    if (!any_kept && comps.count) {
-      // segment-anything keeps np.argmax(sizes): the first largest in OpenCV's label order.
-      // OpenCV's default 8-connected labelling (Spaghetti) scans 2x2 blocks, so its labels
-      // follow each component's first block in block-row-major order.
-      std::vector<uint64_t> block(comps.count, UINT64_MAX);
-      for (uint64_t x = 0; x < fg.w; ++x)
-        for (uint64_t s = fg.start[x]; s < fg.start[x + 1]; ++s) {
-          uint64_t& key = block[comps.label[s]];
-          key = std::min(key, (uint64_t(fg.spans[s].y0 >> 1) << 32) | (x >> 1));
-        }
-      keep[largest(comps, block)] = 1;
+    if (!any_kept && regions.count) {
+      s.keys.assign(regions.count, UINT64_MAX);
+      for (size_t k = 0; k < regions.n; ++k) {
+        const Piece& piece = regions.pieces[k];
+        const uint64_t x = piece.begin / r.h, y = piece.begin - x * r.h;
+        uint64_t& key = s.keys[regions.component(k)];
+        key = std::min(key, ((y >> 1) << 32) | (x >> 1));
+      }
+      keep[largest(regions, s.keys)] = 1;
     }
-    write_kept(fg, comps, keep, out);
+    write_kept(r, regions, keep, s.label_flags, out);
   });
 }
 

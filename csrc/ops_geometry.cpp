@@ -26,6 +26,16 @@ std::string box_text(const int64_t* box) {
          std::to_string(box[2]) + ", " + std::to_string(box[3]) + "}";
 }
 
+struct Scratch {
+  Columns in, out;
+  std::vector<uint64_t> table;
+  std::vector<uint32_t> xs;
+  struct Change {
+    uint32_t x, y0, y1;
+  };
+  std::vector<Change> changes;
+};
+
 // Reads mask i of b into spans after checking its size (errors name the mask).
 void read_mask(BatchView b, size_t i, const Config& cfg, Columns& c) {
   const RleRef r = b[i];
@@ -33,35 +43,51 @@ void read_mask(BatchView b, size_t i, const Config& cfg, Columns& c) {
   read_columns(r, c);
 }
 
-Batch rewrite(BatchView b, const Config& cfg, bool flip_rows, bool flip_columns) {
+template <class Fill>
+Batch each_mask(BatchView b, const Config& cfg, Fill&& fill) {
   Config run = cfg;
   run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
-    Columns c;
-    read_mask(b, i, cfg, c);
-    write_columns(c, out, flip_rows, flip_columns);
-    h = c.h;
-    w = c.w;
+  return build_batch_reusing<Scratch>(b.n, run, [&](size_t i) { return b[i].m + 1; },
+                                      [&](size_t i, Scratch& s, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+    read_mask(b, i, cfg, s.in);
+    fill(s, out, h, w);
+  });
+}
+
+Batch rewrite(BatchView b, const Config& cfg, bool flip_rows, bool flip_columns) {
+  return each_mask(b, cfg, [&](Scratch& s, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+    write_columns(s.in, out, flip_rows, flip_columns);
+    h = s.in.h;
+    w = s.in.w;
   });
 }
 
 // The transpose of c: column y of the result holds the rows x where row y of c is
-// foreground.
-void transposed(const Columns& c, Columns& out) {
-  const uint64_t h = c.h, w = c.w;
-  // Where row y changes value between columns x - 1 and x (column -1 empty): ranges of rows
-  // [y0, y1) at column x, from the symmetric difference of the two columns' spans.
-  struct Change {
-    uint32_t x, y0, y1;
-  };
-  std::vector<Change> changes;
-  changes.reserve(2 * c.spans.size());
-  std::vector<uint64_t> start(h + 1, 0);  // changes per row, as a difference array first
+// foreground. Only the rows [top, bottom) that hold foreground become stored columns.
+void transposed(const Columns& c, Scratch& s, Columns& out) {
+  const uint64_t h = c.h, w = c.w, n = c.columns();
+  uint32_t top = UINT32_MAX, bottom = 0;
+  for (const Span& sp : c.spans) {
+    top = std::min(top, sp.y0);
+    bottom = std::max(bottom, sp.y1);
+  }
+  if (c.spans.empty()) {
+    out.reset(w, h, 0);
+    return;
+  }
+  // Where row y changes value between columns x - 1 and x: ranges of rows [y0, y1) at
+  // column x, from the symmetric difference of the two columns' spans. Column x0 - 1 and
+  // the column after the stored ones are empty; a change at x = w is the end of the row.
+  auto& changes = s.changes;
+  changes.clear();
+  std::vector<uint64_t>& start = s.table;  // changes per row, as a difference array first
+  start.assign(bottom - top + 1, 0);
   const Span* none = nullptr;
-  for (uint64_t x = 0; x < w; ++x) {
-    const Span *a = x ? c.begin(x - 1) : none, *ae = x ? c.end(x - 1) : none;
-    const Span *b = c.begin(x), *be = c.end(x);
+  for (uint64_t i = 0; i <= n; ++i) {
+    const uint64_t x = c.x0 + i;
+    if (x == w) break;
+    const Span *a = i ? c.begin(i - 1) : none, *ae = i ? c.end(i - 1) : none;
+    const Span *b = i < n ? c.begin(i) : none, *be = i < n ? c.end(i) : none;
     // Walk the boundaries of both columns in order; equal boundaries cancel. The parity of
     // boundaries passed says whether a row is in the difference.
     bool a_end = false, b_end = false;  // next boundary of a (b) is a span end
@@ -82,37 +108,41 @@ void transposed(const Columns& c, Columns& out) {
       if (ya == yb) continue;  // both toggle: the difference does not change
       if (inside) {
         changes.push_back({static_cast<uint32_t>(x), static_cast<uint32_t>(from), static_cast<uint32_t>(y)});
-        ++start[from];
-        --start[y];  // (wraps, undone by the prefix sum)
+        ++start[from - top];
+        --start[y - top];  // (wraps, undone by the prefix sum)
       } else {
         from = y;
       }
       inside = !inside;
     }
   }
-  // start[y] = first change of row y.
+  // start[y - top] = first change of row y.
+  const uint64_t rows = bottom - top;
   uint64_t running = 0, total = 0;
-  for (uint64_t y = 0; y < h; ++y) {
+  for (uint64_t y = 0; y < rows; ++y) {
     running += start[y];
     start[y] = total;
     total += running;
   }
-  start[h] = total;
-  std::vector<uint32_t> xs(total);
-  {
-    std::vector<uint64_t> cursor(start.begin(), start.end() - 1);
-    for (const Change& ch : changes)
-      for (uint32_t y = ch.y0; y < ch.y1; ++y) xs[cursor[y]++] = ch.x;
+  start[rows] = total;
+  std::vector<uint32_t>& xs = s.xs;
+  xs.resize(total);
+  for (const auto& ch : changes) {
+    for (uint32_t y = ch.y0; y < ch.y1; ++y) xs[start[y - top]++] = ch.x;
   }
+  // (start[r] is now the end of row r's changes, i.e. the first of row r + 1)
   // Column y of the result: the changes of row y pair up into spans; an odd last one runs to
   // the end.
-  out.reset(w, h);
-  out.spans.reserve(total / 2 + h);
-  for (uint64_t y = 0; y < h; ++y) {
-    for (uint64_t t = start[y]; t < start[y + 1]; t += 2) {
-      const uint32_t end = t + 1 < start[y + 1] ? xs[t + 1] : static_cast<uint32_t>(w);
-      out.spans.push_back({xs[t], end});
+  out.reset(w, h, top);
+  out.spans.reserve(total / 2 + 1);
+  uint64_t t = 0;
+  for (uint64_t r = 0; r < rows; ++r) {
+    const uint64_t end = start[r];
+    for (; t < end; t += 2) {
+      const uint32_t stop = t + 1 < end ? xs[t + 1] : static_cast<uint32_t>(w);
+      push_span(out.spans, xs[t], stop);
     }
+    t = end;
     out.close_column();
   }
 }
@@ -203,7 +233,7 @@ Batch pad(BatchView b, uint64_t top, uint64_t bottom, uint64_t left, uint64_t ri
     });
     CountsWriter writer(out);
     const uint64_t height = h;
-    for_each_span(r, [&](uint64_t x, uint32_t a, uint32_t e) {
+    for_each_span(r, 0, r.h * r.w, [&](uint64_t x, uint32_t a, uint32_t e) {
       const uint64_t base = (x + left) * height + top;
       writer.add(base + a, base + e);
     });
@@ -223,30 +253,20 @@ Batch rot90(BatchView b, int64_t k, const Config& cfg) {
   if (turns == 0) return rewrite(b, cfg, false, false);
   if (turns == 2) return rewrite(b, cfg, true, true);
   // numpy: rot90(m, 1) = flip(m.T, axis=0); rot90(m, 3) = flip(m.T, axis=1).
-  Config run = cfg;
-  run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
-    Columns c, t;
-    read_mask(b, i, cfg, c);
-    transposed(c, t);
-    write_columns(t, out, turns == 1, turns == 3);
-    h = t.h;
-    w = t.w;
+  return each_mask(b, cfg, [&](Scratch& s, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+    transposed(s.in, s, s.out);
+    write_columns(s.out, out, turns == 1, turns == 3);
+    h = s.out.h;
+    w = s.out.w;
   });
 }
 
 Batch transpose(BatchView b, const Config& cfg) {
-  Config run = cfg;
-  run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
-    Columns c, t;
-    read_mask(b, i, cfg, c);
-    transposed(c, t);
-    write_columns(t, out);
-    h = t.h;
-    w = t.w;
+  return each_mask(b, cfg, [&](Scratch& s, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+    transposed(s.in, s, s.out);
+    write_columns(s.out, out);
+    h = s.out.h;
+    w = s.out.w;
   });
 }
 
@@ -255,30 +275,45 @@ Batch resize(BatchView b, uint64_t h, uint64_t w, const Config& cfg) {
     throw std::invalid_argument("resize to " + std::to_string(h) + "x" + std::to_string(w) +
                                 ": the size must be positive");
   check_pixel_limit(h, w, cfg, 0);
-  Config run = cfg;
-  run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& oh, uint64_t& ow) {
-    Columns c;
-    read_mask(b, i, cfg, c);
+  const bool small = h + w <= 128;
+  return each_mask(b, cfg, [&](Scratch& s, std::vector<count_t>& out, uint64_t& oh, uint64_t& ow) {
+    const Columns& c = s.in;
     oh = h;
     ow = w;
     CountsWriter writer(out);
-    if (c.h == 0 || c.w == 0) {  // nothing to sample: background
+    if (c.spans.empty()) {  // (an empty input has no spans either)
       writer.finish(h * w);
       return;
     }
-    // first[y] = first output row that reads input row y or a later one.
-    std::vector<uint64_t> first(c.h + 1);
-    const bool small = h + w <= 128;
     const NearestExact row(c.h, h, small), column(c.w, w, small);
-    uint64_t y = 0;
-    for (uint64_t yo = 0; yo < h; ++yo)
-      for (const uint64_t src = row(yo); y <= src; ++y) first[y] = yo;
-    for (; y <= c.h; ++y) first[y] = h;
-    for (uint64_t xo = 0; xo < w; ++xo) {
-      const uint64_t x = column(xo), base = xo * h;
-      for (const Span* s = c.begin(x); s != c.end(x); ++s) writer.add(base + first[s->y0], base + first[s->y1]);
+    // First output row / column whose source index is >= v (sources never decrease).
+    auto first_reading = [](const NearestExact& source, uint64_t n, uint64_t v) {
+      uint64_t lo = 0, hi = n;
+      while (lo < hi) {
+        const uint64_t mid = lo + (hi - lo) / 2;
+        if (source(mid) >= v) hi = mid; else lo = mid + 1;
+      }
+      return lo;
+    };
+    uint32_t top = UINT32_MAX, bottom = 0;
+    for (const Span& sp : c.spans) {
+      top = std::min(top, sp.y0);
+      bottom = std::max(bottom, sp.y1);
+    }
+    // first[y - top] = first output row that reads input row y or a later one, y in
+    // [top, bottom]: a span [y0, y1) becomes output rows [first[y0], first[y1]).
+    std::vector<uint64_t>& first = s.table;
+    first.resize(bottom - top + 1);
+    uint64_t y = top;
+    for (uint64_t yo = first_reading(row, h, top); yo < h && y <= bottom; ++yo)
+      for (const uint64_t src = row(yo); y <= src && y <= bottom; ++y) first[y - top] = yo;
+    for (; y <= bottom; ++y) first[y - top] = h;
+    const uint64_t x_begin = first_reading(column, w, c.x0);
+    const uint64_t x_end = first_reading(column, w, c.x0 + c.columns());
+    for (uint64_t xo = x_begin; xo < x_end; ++xo) {
+      const uint64_t i = column(xo) - c.x0, base = xo * h;
+      for (const Span* sp = c.begin(i); sp != c.end(i); ++sp)
+        writer.add(base + first[sp->y0 - top], base + first[sp->y1 - top]);
     }
     writer.finish(h * w);
   });

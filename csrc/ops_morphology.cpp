@@ -12,6 +12,8 @@
 //   * cross: the grown / shrunk column combined with the window of the plain columns;
 //   * disk: per output column, the union / intersection of the 2r + 1 columns in reach, each
 //     grown or shrunk by its own extent (cost grows with the radius).
+// Only columns that can hold foreground are visited: the input's stored columns, widened by
+// the element for a dilation, narrowed for an erosion.
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -25,6 +27,14 @@ namespace {
 
 // Appends the union of two sorted span lists (overlapping or touching spans joined).
 void unite(const Span* a, const Span* ae, const Span* b, const Span* be, std::vector<Span>& out) {
+  if (a == ae) {
+    out.insert(out.end(), b, be);
+    return;
+  }
+  if (b == be) {
+    out.insert(out.end(), a, ae);
+    return;
+  }
   const size_t first = out.size();
   while (a != ae || b != be) {
     const Span s = (b == be || (a != ae && a->y0 <= b->y0)) ? *a++ : *b++;
@@ -40,7 +50,7 @@ void intersect(const Span* a, const Span* ae, const Span* b, const Span* be,
                std::vector<Span>& out) {
   while (a != ae && b != be) {
     const uint32_t lo = std::max(a->y0, b->y0), hi = std::min(a->y1, b->y1);
-    if (lo < hi) out.push_back({lo, hi});
+    if (lo < hi) push_span(out, lo, hi);
     if (a->y1 < b->y1)
       ++a;
     else
@@ -59,12 +69,12 @@ void combine(bool dilate, const Span* a, const Span* ae, const Span* b, const Sp
 // Every span grown to rows [y0 + lo, y1 + hi) (lo <= 0 <= hi) clipped to the column, or
 // shrunk to [y0 - lo, y1 - hi).
 void vertical(const Columns& in, int64_t lo, int64_t hi, bool dilate, Columns& out) {
-  out.reset(in.h, in.w);
+  out.reset(in.h, in.w, in.x0);
   out.spans.reserve(in.spans.size());
   const int64_t h = static_cast<int64_t>(in.h);
-  for (uint64_t x = 0; x < in.w; ++x) {
+  for (uint64_t i = 0; i < in.columns(); ++i) {
     const size_t first = out.spans.size();
-    for (const Span* s = in.begin(x); s != in.end(x); ++s) {
+    for (const Span* s = in.begin(i); s != in.end(i); ++s) {
       int64_t y0, y1;
       if (dilate) {
         y0 = std::max<int64_t>(s->y0 + lo, 0);
@@ -77,51 +87,77 @@ void vertical(const Columns& in, int64_t lo, int64_t hi, bool dilate, Columns& o
       if (out.spans.size() > first && out.spans.back().y1 >= y0)
         out.spans.back().y1 = static_cast<uint32_t>(y1);  // (growth keeps the order of ends)
       else
-        out.spans.push_back({static_cast<uint32_t>(y0), static_cast<uint32_t>(y1)});
+        push_span(out.spans, static_cast<uint32_t>(y0), static_cast<uint32_t>(y1));
     }
     out.close_column();
   }
 }
 
+// Image columns [first, last) that can hold foreground after reading columns x - left ..
+// x + right of c: the stored columns widened (dilation) or narrowed (erosion).
+void reach(const Columns& c, uint64_t left, uint64_t right, bool dilate, uint64_t& first,
+           uint64_t& last) {
+  const uint64_t end = c.x0 + c.columns();
+  if (c.columns() == 0) {
+    first = last = 0;
+  } else if (dilate) {
+    first = c.x0 > right ? c.x0 - right : 0;
+    last = std::min(c.w, end + left);
+  } else {
+    first = c.x0 + left;
+    last = end > right ? std::max(end - right, first) : first;
+  }
+}
+
+struct Scratch {
+  Columns in, once, twice, grown, across, level, next;
+  std::vector<Columns> bank;
+  std::vector<Span> acc, tmp;
+};
+
 // out column x = union (dilate) or intersection of in's columns x - left .. x + right, the
-// columns outside the image being empty. By doubling: level j holds, for each column t of a
-// range extended by the window, the combination of columns t .. t + 2^j - 1.
-void window(const Columns& in, uint64_t left, uint64_t right, bool dilate, Columns& out) {
-  const uint64_t w = in.w, k = left + right + 1;
+// columns outside the image and the stored ones being empty. By doubling: entry t of a level
+// combines 2^j columns from base + t on, base = x0 - (k - 1).
+void window(const Columns& in, uint64_t left, uint64_t right, bool dilate, Scratch& s,
+            Columns& out) {
+  const uint64_t k = left + right + 1;
+  uint64_t first, last;
+  reach(in, left, right, dilate, first, last);
   if (k == 1) {
     out = in;
     return;
   }
-  const uint64_t n = w + k - 1;  // extended column t is image column t - left
-  Columns level, next;
-  level.reset(in.h, n);
-  level.spans.reserve(in.spans.size());
-  for (uint64_t t = 0; t < n; ++t) {
-    if (t >= left && t - left < w) level.spans.insert(level.spans.end(), in.begin(t - left), in.end(t - left));
-    level.close_column();
-  }
-  uint64_t reach = 1;  // columns each entry of `level` covers
-  while (2 * reach <= k) {
-    next.reset(in.h, n);
-    next.spans.reserve(level.spans.size());
+  out.reset(in.h, in.w, first);
+  if (first >= last) return;
+  const uint64_t n = in.columns() + 2 * (k - 1);  // entry t is column x0 - (k - 1) + t
+  Columns& level = s.level;
+  Columns& next = s.next;
+  level.reset(in.h, in.w, 0);
+  level.spans.assign(in.spans.begin(), in.spans.end());
+  level.start.assign(k, 0);  // k - 1 empty columns before the stored ones, and after
+  for (uint64_t i = 0; i < in.columns(); ++i) level.start.push_back(in.start[i + 1]);
+  level.start.insert(level.start.end(), k - 1, in.spans.size());
+  uint64_t covered = 1;  // columns each entry of `level` combines
+  while (2 * covered <= k) {
+    next.reset(in.h, in.w, 0);
+    next.spans.reserve(level.spans.size() + level.spans.size() / 2);
     for (uint64_t t = 0; t < n; ++t) {
-      if (t + reach < n)
-        combine(dilate, level.begin(t), level.end(t), level.begin(t + reach), level.end(t + reach), next.spans);
-      else if (dilate)  // (the rest of the window lies past the image: empty)
+      if (t + covered < n)
+        combine(dilate, level.begin(t), level.end(t), level.begin(t + covered), level.end(t + covered), next.spans);
+      else if (dilate)  // (the rest of the window lies past the stored columns: empty)
         next.spans.insert(next.spans.end(), level.begin(t), level.end(t));
       next.close_column();
     }
     std::swap(level, next);
-    reach *= 2;
+    covered *= 2;
   }
-  out.reset(in.h, w);
   out.spans.reserve(in.spans.size());
-  for (uint64_t x = 0; x < w; ++x) {  // window [x - left, x + right] = extended [x, x + k - 1]
-    const uint64_t second = x + k - reach;
-    if (second == x)
-      out.spans.insert(out.spans.end(), level.begin(x), level.end(x));
+  for (uint64_t x = first; x < last; ++x) {  // window [x - left, x + right]
+    const uint64_t t = x + (k - 1) - left - in.x0, second = t + k - covered;
+    if (second == t)
+      out.spans.insert(out.spans.end(), level.begin(t), level.end(t));
     else
-      combine(dilate, level.begin(x), level.end(x), level.begin(second), level.end(second), out.spans);
+      combine(dilate, level.begin(t), level.end(t), level.begin(second), level.end(second), out.spans);
     out.close_column();
   }
 }
@@ -135,46 +171,49 @@ uint64_t disk_extent(uint64_t r, uint64_t d) {
   return a;
 }
 
-void disk(const Columns& in, uint64_t r, bool dilate, Columns& out) {
+void disk(const Columns& in, uint64_t r, bool dilate, Scratch& s, Columns& out) {
   const uint64_t w = in.w, h = in.h;
-  out.reset(h, w);
-  if (w == 0) return;
-  if (!dilate && r >= w) {  // every pixel has an offset outside the image
-    for (uint64_t x = 0; x < w; ++x) out.close_column();
-    return;
-  }
-  const uint64_t reach = std::min(r, w - 1);  // farther columns never meet the image
+  const uint64_t reach_x = std::min(r, w);  // farther columns never meet the image
+  uint64_t first, last;
+  reach(in, reach_x, reach_x, dilate, first, last);
+  out.reset(h, w, first);
+  if (first >= last) return;
   // Columns grown or shrunk by each distinct extent; extents fall as |dx| grows.
-  std::vector<Columns> bank;
-  std::vector<size_t> which(reach + 1);
+  std::vector<size_t> which(reach_x + 1);
+  size_t kinds = 0;
   uint64_t previous = UINT64_MAX;
-  for (uint64_t d = 0; d <= reach; ++d) {
+  for (uint64_t d = 0; d <= reach_x; ++d) {
     const uint64_t a = std::min(disk_extent(r, d), h);
     if (a != previous) {
-      bank.emplace_back();
-      vertical(in, -static_cast<int64_t>(a), static_cast<int64_t>(a), dilate, bank.back());
+      if (s.bank.size() <= kinds) s.bank.emplace_back();
+      vertical(in, -static_cast<int64_t>(a), static_cast<int64_t>(a), dilate, s.bank[kinds++]);
       previous = a;
     }
-    which[d] = bank.size() - 1;
+    which[d] = kinds - 1;
   }
-  std::vector<Span> acc, tmp;
-  for (uint64_t x = 0; x < w; ++x) {
-    acc.clear();
+  std::vector<Span>& acc = s.acc;
+  std::vector<Span>& tmp = s.tmp;
+  const uint64_t end = in.x0 + in.columns();
+  for (uint64_t x = first; x < last; ++x) {
+    // Source columns x - reach_x .. x + reach_x that are stored.
+    const uint64_t from = std::max(x >= reach_x ? x - reach_x : 0, in.x0);
+    const uint64_t to = std::min(x + reach_x + 1, end);
+    auto source = [&](uint64_t src) { return s.bank[which[src > x ? src - x : x - src]].column(src); };
     if (dilate) {
-      const uint64_t from = x >= reach ? x - reach : 0, to = std::min(x + reach, w - 1);
-      for (uint64_t src = from; src <= to; ++src) {
-        const Columns& g = bank[which[src > x ? src - x : x - src]];
+      acc.clear();
+      for (uint64_t src = from; src < to; ++src) {
+        const auto column = source(src);
         tmp.clear();
-        unite(acc.data(), acc.data() + acc.size(), g.begin(src), g.end(src), tmp);
+        unite(acc.data(), acc.data() + acc.size(), column.first, column.second, tmp);
         std::swap(acc, tmp);
       }
-    } else if (x >= r && x + r < w) {
-      const Columns& g0 = bank[which[r]];
-      acc.assign(g0.begin(x - r), g0.end(x - r));
-      for (uint64_t src = x - r + 1; src <= x + r && !acc.empty(); ++src) {
-        const Columns& g = bank[which[src > x ? src - x : x - src]];
+    } else {  // (the output columns of an erosion have every source column stored)
+      const auto column = source(from);
+      acc.assign(column.first, column.second);
+      for (uint64_t src = from + 1; src < to && !acc.empty(); ++src) {
+        const auto next = source(src);
         tmp.clear();
-        intersect(acc.data(), acc.data() + acc.size(), g.begin(src), g.end(src), tmp);
+        intersect(acc.data(), acc.data() + acc.size(), next.first, next.second, tmp);
         std::swap(acc, tmp);
       }
     }
@@ -184,26 +223,26 @@ void disk(const Columns& in, uint64_t r, bool dilate, Columns& out) {
 }
 
 // One dilation or erosion of in by the element.
-void step(const Columns& in, bool dilate, Shape shape, uint64_t size, Columns& out) {
+void step(const Columns& in, bool dilate, Shape shape, uint64_t size, Scratch& s, Columns& out) {
   const uint64_t c = size / 2, after = size - 1 - c;  // offsets -c .. after on each axis
   if (shape == Shape::kDisk) {
-    disk(in, c, dilate, out);
+    disk(in, c, dilate, s, out);
     return;
   }
   // Arms longer than the image act as arms as long as it.
   const int64_t lo = -static_cast<int64_t>(std::min(c, in.h)), hi = static_cast<int64_t>(std::min(after, in.h));
   // Dilation reads columns x - after .. x + c, erosion x - c .. x + after.
   const uint64_t left = std::min(dilate ? after : c, in.w), right = std::min(dilate ? c : after, in.w);
-  Columns columns, across;
-  vertical(in, lo, hi, dilate, columns);
+  vertical(in, lo, hi, dilate, s.grown);
   if (shape == Shape::kSquare) {
-    window(columns, left, right, dilate, out);
+    window(s.grown, left, right, dilate, s, out);
     return;
   }
-  window(in, left, right, dilate, across);  // cross: the centre column, and the centre row
-  out.reset(in.h, in.w);
-  for (uint64_t x = 0; x < in.w; ++x) {
-    combine(dilate, columns.begin(x), columns.end(x), across.begin(x), across.end(x), out.spans);
+  window(in, left, right, dilate, s, s.across);  // cross: the centre column and the centre row
+  out.reset(in.h, in.w, s.across.x0);
+  for (uint64_t i = 0; i < s.across.columns(); ++i) {
+    const auto column = s.grown.column(s.across.x0 + i);
+    combine(dilate, column.first, column.second, s.across.begin(i), s.across.end(i), out.spans);
     out.close_column();
   }
 }
@@ -220,25 +259,25 @@ Batch morphology(BatchView b, Morphology op, Shape shape, uint64_t size, const C
                                 std::to_string(size));
   Config run = cfg;
   run.threads = op_threads(b, cfg);
-  return build_batch(b.n, run, [&](size_t i) { return b[i].m + 1; },
-                     [&](size_t i, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
+  return build_batch_reusing<Scratch>(b.n, run, [&](size_t i) { return b[i].m + 1; },
+                                      [&](size_t i, Scratch& s, std::vector<count_t>& out, uint64_t& h, uint64_t& w) {
     const RleRef r = b[i];
     naming("mask", i, [&] { check_sides(r.h, r.w, cfg); });
-    Columns in, once, twice;
-    read_columns(r, in);
+    read_columns(r, s.in);
+    const Columns* result = &s.once;
     switch (op) {
-      case Morphology::kDilate: step(in, true, shape, size, once); break;
-      case Morphology::kErode: step(in, false, shape, size, once); break;
+      case Morphology::kDilate: step(s.in, true, shape, size, s, s.once); break;
+      case Morphology::kErode: step(s.in, false, shape, size, s, s.once); break;
       case Morphology::kOpen:
-        step(in, false, shape, size, twice);
-        step(twice, true, shape, size, once);
+        step(s.in, false, shape, size, s, s.twice);
+        step(s.twice, true, shape, size, s, s.once);
         break;
       case Morphology::kClose:
-        step(in, true, shape, size, twice);
-        step(twice, false, shape, size, once);
+        step(s.in, true, shape, size, s, s.twice);
+        step(s.twice, false, shape, size, s, s.once);
         break;
     }
-    write_columns(once, out);
+    write_columns(*result, out);
     h = r.h;
     w = r.w;
   });

@@ -8,7 +8,7 @@
 //     (x + 1, y1);
 //   * where columns x - 1 and x differ over rows [a, b), the line x runs south from (x, a)
 //     (foreground on the left) or north from (x, b) (foreground on the right).
-// Pieces are sorted by their first vertex; each ring follows the piece that starts where the
+// Edges are sorted by their first vertex; each ring follows the edge that starts where the
 // last one ended. A vertex where two foreground pixels touch only at a corner starts two
 // pieces: turning left joins the two pixels (8-connectivity), turning right separates them
 // (4-connectivity). Only vertices where the direction changes are kept.
@@ -22,6 +22,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "ops.hpp"
 #include "spans.hpp"
@@ -36,23 +37,22 @@ inline uint64_t vertex(uint64_t x, uint64_t y) { return (x << 32) | y; }
 inline int64_t vertex_x(uint64_t v) { return static_cast<int64_t>(v >> 32); }
 inline int64_t vertex_y(uint64_t v) { return static_cast<int64_t>(v & 0xffffffffu); }
 
-struct Piece {
+struct BoundaryEdge {
   uint64_t from, to;  // vertices
-  uint32_t span;      // the foreground span it borders
+  uint64_t pixel;     // stream position of a foreground pixel it borders
   Direction dir;
 };
 
-// Every boundary piece of c.
-void boundary_pieces(const Columns& c, std::vector<Piece>& pieces) {
+// Every boundary edge of c.
+void boundary_edges(const Columns& c, std::vector<BoundaryEdge>& pieces) {
   pieces.clear();
   pieces.reserve(4 * c.spans.size());
-  const Span* none = nullptr;
-  for (uint64_t x = 0; x <= c.w; ++x) {
+  const uint64_t h = c.h;
+  for (uint64_t x = c.x0; x <= c.x0 + c.columns() && c.columns(); ++x) {
     // Line x, between columns x - 1 and x: walk both columns' boundaries in row order,
     // tracking which of the two pixels is foreground.
-    const Span *a = x ? c.begin(x - 1) : none, *ae = x ? c.end(x - 1) : none;
-    const Span *b = x < c.w ? c.begin(x) : none, *be = x < c.w ? c.end(x) : none;
-    const Span* a0 = c.spans.data();
+    auto [a, ae] = x ? c.column(x - 1) : std::pair<const Span*, const Span*>{nullptr, nullptr};
+    auto [b, be] = c.column(x);
     bool in_a = false, in_b = false;
     uint64_t from = 0;
     while (a != ae || b != be) {
@@ -61,9 +61,9 @@ void boundary_pieces(const Columns& c, std::vector<Piece>& pieces) {
       const uint64_t y = std::min(ya, yb);
       if (in_a != in_b && y > from) {  // close the piece of rows [from, y)
         if (in_a)
-          pieces.push_back({vertex(x, from), vertex(x, y), static_cast<uint32_t>(a - a0), kSouth});
+          pieces.push_back({vertex(x, from), vertex(x, y), (x - 1) * h + from, kSouth});
         else
-          pieces.push_back({vertex(x, y), vertex(x, from), static_cast<uint32_t>(b - a0), kNorth});
+          pieces.push_back({vertex(x, y), vertex(x, from), x * h + from, kNorth});
       }
       if (ya == y) {
         if (in_a) ++a;
@@ -75,11 +75,12 @@ void boundary_pieces(const Columns& c, std::vector<Piece>& pieces) {
       }
       from = y;
     }
-    if (x < c.w) {
-      for (const Span* s = c.begin(x); s != c.end(x); ++s) {
-        const uint32_t id = static_cast<uint32_t>(s - a0);
-        pieces.push_back({vertex(x, s->y0), vertex(x + 1, s->y0), id, kEast});
-        pieces.push_back({vertex(x + 1, s->y1), vertex(x, s->y1), id, kWest});
+    {
+      const auto [first, last] = c.column(x);
+      for (const Span* s = first; s != last; ++s) {
+        const uint64_t pixel = x * h + s->y0;
+        pieces.push_back({vertex(x, s->y0), vertex(x + 1, s->y0), pixel, kEast});
+        pieces.push_back({vertex(x + 1, s->y1), vertex(x, s->y1), pixel, kWest});
       }
     }
   }
@@ -160,22 +161,23 @@ size_t simplify(int64_t* xy, size_t n, double tolerance) {
 }
 
 // The rings of one mask, appended to out (ring_start grows; mask_start is the caller's).
-void trace_mask(const Columns& c, int connectivity, double tolerance, Rings& out) {
-  Components comps;
-  label_components(c, connectivity, comps);
-  const std::vector<uint32_t> rank = scipy_order_rank(comps);
-  std::vector<Piece> pieces;
-  boundary_pieces(c, pieces);
-  std::sort(pieces.begin(), pieces.end(), [](const Piece& p, const Piece& q) {
+void trace_mask(RleRef r, const Columns& c, int connectivity, double tolerance, Rings& out) {
+  Regions comps;
+  label_foreground(r, connectivity, true, comps);
+  std::vector<uint32_t> rank;
+  scipy_order_rank(comps, rank);
+  std::vector<BoundaryEdge> pieces;
+  boundary_edges(c, pieces);
+  std::sort(pieces.begin(), pieces.end(), [](const BoundaryEdge& p, const BoundaryEdge& q) {
     return p.from < q.from || (p.from == q.from && p.dir < q.dir);
   });
   const size_t n = pieces.size();
   // next[i]: the piece that follows piece i around its ring.
   std::vector<uint32_t> next(n);
   for (size_t i = 0; i < n; ++i) {
-    const Piece& p = pieces[i];
+    const BoundaryEdge& p = pieces[i];
     auto it = std::lower_bound(pieces.begin(), pieces.end(), p.to,
-                               [](const Piece& q, uint64_t v) { return q.from < v; });
+                               [](const BoundaryEdge& q, uint64_t v) { return q.from < v; });
     size_t j = static_cast<size_t>(it - pieces.begin());
     if (j + 1 < n && pieces[j + 1].from == p.to) {  // a corner shared by two pixels
       const Direction turn = static_cast<Direction>(connectivity == 8 ? (p.dir + 3) % 4 : (p.dir + 1) % 4);
@@ -194,7 +196,12 @@ void trace_mask(const Columns& c, int connectivity, double tolerance, Rings& out
   for (size_t i0 = 0; i0 < n; ++i0) {
     if (seen[i0]) continue;
     Ring ring;
-    ring.component = rank[comps.label[pieces[i0].span]];
+    {  // the component of the labelled piece holding the ring's pixel
+      const Piece* begin = comps.pieces.data();
+      const Piece* it = std::upper_bound(begin, begin + comps.n, pieces[i0].pixel,
+                                         [](uint64_t v, const Piece& p) { return v < p.begin; });
+      ring.component = rank[comps.component(static_cast<size_t>(it - begin) - 1)];
+    }
     // Corners: vertices where the direction changes. Start after a corner so the walk ends
     // on the vertex it started from.
     size_t i = i0;
@@ -210,7 +217,7 @@ void trace_mask(const Columns& c, int connectivity, double tolerance, Rings& out
     size_t at_first = 0;
     do {
       seen[i] = 1;
-      const Piece& p = pieces[i];
+      const BoundaryEdge& p = pieces[i];
       if (i == start || p.dir != previous) {
         const uint64_t key = (uint64_t(vertex_y(p.from)) << 32) | uint64_t(vertex_x(p.from));
         if (key < first) {
@@ -333,7 +340,7 @@ void to_rings(BatchView b, int connectivity, double tolerance, Rings& out, const
       naming("mask", i, [&] { check_sides(r.h, r.w, cfg); });
       read_columns(r, c);
       const size_t before = part.ring_start.size();
-      trace_mask(c, connectivity, tolerance, part);
+      trace_mask(r, c, connectivity, tolerance, part);
       rings_per_mask[chunk].push_back(part.ring_start.size() - before);
     }
   });

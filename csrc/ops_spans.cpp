@@ -1,5 +1,6 @@
-// Column spans (spans.hpp): reading them from counts, writing counts back, the background,
-// and connected components by union-find over the spans of neighbouring columns.
+// Column spans (spans.hpp): reading them from counts, writing counts back, the background
+// around and inside the foreground's box, and connected components by union-find over the
+// spans of neighbouring columns.
 #include <algorithm>
 #include <numeric>
 #include <stdexcept>
@@ -18,137 +19,296 @@ void check_sides(uint64_t h, uint64_t w, const Config& cfg) {
 }
 
 void read_columns(RleRef r, Columns& out) {
-  out.h = r.h;
-  out.w = r.w;
-  out.spans.clear();
+  out.reset(r.h, r.w, 0);
   out.spans.reserve(r.m / 2 + 1);
-  out.start.assign(r.w + 1, 0);
-  uint64_t* count = out.start.data() + 1;
-  for_each_span(r, [&](uint64_t x, uint32_t y0, uint32_t y1) {
-    out.spans.push_back({y0, y1});
-    ++count[x];
+  // Spans arrive in column order: the first one gives x0, each later column closes the
+  // columns before it.
+  bool any = false;
+  uint64_t current = 0;  // image column of the span being filled
+  for_each_span(r, 0, r.h * r.w, [&](uint64_t x, uint32_t y0, uint32_t y1) {
+    if (!any) {
+      out.x0 = current = x;
+      any = true;
+    }
+    for (; current < x; ++current) out.close_column();
+    push_span(out.spans, y0, y1);
   });
-  for (uint64_t x = 0; x < r.w; ++x) out.start[x + 1] += out.start[x];
-  if (out.spans.size() >= UINT32_MAX)
-    throw std::invalid_argument("mask has more than 2^32 - 2 column spans");
-}
-
-std::vector<uint32_t> span_columns(const Columns& c) {
-  std::vector<uint32_t> xs(c.spans.size());
-  for (uint64_t x = 0; x < c.w; ++x)
-    std::fill(xs.begin() + c.start[x], xs.begin() + c.start[x + 1], static_cast<uint32_t>(x));
-  return xs;
+  if (any) out.close_column();
+  if (out.spans.size() >= UINT32_MAX - 4)
+    throw std::invalid_argument("mask has more than 2^32 - 6 column spans");
 }
 
 void write_columns(const Columns& c, std::vector<count_t>& out, bool flip_rows,
                    bool flip_columns) {
   CountsWriter writer(out);
-  const uint64_t h = c.h;
-  for (uint64_t k = 0; k < c.w; ++k) {
-    const uint64_t x = flip_columns ? c.w - 1 - k : k;
-    const uint64_t base = k * h;
+  const uint64_t h = c.h, n = c.columns();
+  for (uint64_t k = 0; k < n; ++k) {
+    const uint64_t i = flip_columns ? n - 1 - k : k;
+    const uint64_t x = c.x0 + i;
+    const uint64_t base = (flip_columns ? c.w - 1 - x : x) * h;
     if (flip_rows) {
-      for (const Span* s = c.end(x); s != c.begin(x);) {
+      for (const Span* s = c.end(i); s != c.begin(i);) {
         --s;
         writer.add(base + h - s->y1, base + h - s->y0);
       }
     } else {
-      for (const Span* s = c.begin(x); s != c.end(x); ++s) writer.add(base + s->y0, base + s->y1);
+      for (const Span* s = c.begin(i); s != c.end(i); ++s) writer.add(base + s->y0, base + s->y1);
     }
   }
   writer.finish(h * c.w);
 }
 
-void complement_columns(const Columns& c, Columns& out) {
-  out.reset(c.h, c.w);
-  out.spans.reserve(c.spans.size() + c.w);
-  const uint32_t h = static_cast<uint32_t>(c.h);
-  for (uint64_t x = 0; x < c.w; ++x) {
-    uint32_t y = 0;
-    for (const Span* s = c.begin(x); s != c.end(x); ++s) {
-      if (s->y0 > y) out.spans.push_back({y, s->y0});
-      y = s->y1;
-    }
-    if (y < h) out.spans.push_back({y, h});
-    out.close_column();
+Batch join_parts(std::vector<Batch>& parts, size_t n) {
+  if (parts.empty()) return Batch{};
+  if (parts.size() == 1) return std::move(parts[0]);
+  Batch b;
+  size_t total = 0;
+  for (const Batch& part : parts) total += part.counts.size();
+  b.counts.reserve(total);
+  b.h.reserve(n);
+  b.w.reserve(n);
+  b.offsets.reserve(n + 1);
+  for (Batch& part : parts) {
+    const uint64_t base = b.counts.size();
+    b.counts.insert(b.counts.end(), part.counts.begin(), part.counts.end());
+    b.h.insert(b.h.end(), part.h.begin(), part.h.end());
+    b.w.insert(b.w.end(), part.w.begin(), part.w.end());
+    for (size_t i = 1; i < part.offsets.size(); ++i) b.offsets.push_back(base + part.offsets[i]);
+    part = Batch{};
   }
+  return b;
+}
+
+void foreground_columns(RleRef r, uint64_t& x_begin, uint64_t& x_end) {
+  uint64_t pos = 0, first = 0, last = 0;
+  bool any = false;
+  for (size_t j = 0; j < r.m; ++j) {
+    if ((j & 1) && r.counts[j]) {
+      if (!any) first = pos;
+      any = true;
+      last = pos + r.counts[j];
+    }
+    pos += r.counts[j];
+  }
+  x_begin = any ? first / r.h : 0;
+  x_end = any ? (last - 1) / r.h + 1 : 0;
 }
 
 namespace {
 
-// Disjoint sets of span indices; the root of a set is its smallest index.
-class DisjointSets {
- public:
-  explicit DisjointSets(size_t n) : parent_(n) { std::iota(parent_.begin(), parent_.end(), 0u); }
-  uint32_t find(uint32_t i) {
-    while (parent_[i] != i) {
-      parent_[i] = parent_[parent_[i]];  // path halving
-      i = parent_[i];
-    }
-    return i;
-  }
-  void unite(uint32_t a, uint32_t b) {
-    a = find(a);
-    b = find(b);
-    if (a < b)
-      parent_[b] = a;
-    else if (b < a)
-      parent_[a] = b;
-  }
+using Label = Regions::Label;
 
- private:
-  std::vector<uint32_t> parent_;
-};
+// Slow paths of the labelling loop, kept out of it.
+[[gnu::noinline]] Piece* grow(std::vector<Piece>& v) {
+  v.resize(std::max<size_t>(64, 2 * v.size()));
+  return v.data();
+}
+[[gnu::noinline]] Label* grow(std::vector<Label>& v) {
+  v.resize(std::max<size_t>(64, 2 * v.size()));
+  return v.data();
+}
 
-}  // namespace
+// Provisional labels are merged into sets whose root is their smallest label, so a parent
+// is always smaller than its child.
+inline uint32_t find(Label* labels, uint32_t l) {
+  while (labels[l].parent != l) {
+    labels[l].parent = labels[labels[l].parent].parent;  // path halving
+    l = labels[l].parent;
+  }
+  return l;
+}
+inline uint32_t unite(Label* labels, uint32_t a, uint32_t b) {
+  a = find(labels, a);
+  b = find(labels, b);
+  if (a < b) std::swap(a, b);
+  labels[a].parent = b;
+  return b;
+}
 
-void label_components(const Columns& c, int connectivity, Components& out) {
-  const size_t n = c.spans.size();
-  const Span* s = c.spans.data();
-  DisjointSets sets(n);
-  // Spans of neighbouring columns touch when their rows overlap (4) or overlap or meet at a
-  // corner (8). Both lists are sorted, so one merge-like walk finds every touching pair.
-  const uint64_t reach = connectivity == 8 ? 1 : 0;
-  for (uint64_t x = 1; x < c.w; ++x) {
-    uint64_t i = c.start[x - 1], j = c.start[x];
-    const uint64_t ie = c.start[x], je = c.start[x + 1];
-    while (i < ie && j < je) {
-      if (s[i].y0 < uint64_t(s[j].y1) + reach && s[j].y0 < uint64_t(s[i].y1) + reach)
-        sets.unite(static_cast<uint32_t>(i), static_cast<uint32_t>(j));
-      if (s[i].y1 <= s[j].y1)
-        ++i;
-      else
-        ++j;
+inline uint32_t new_label(Regions& out, Label*& labels, uint64_t area, uint64_t first,
+                          uint8_t border) {
+  if (out.n_labels == out.labels.size()) labels = grow(out.labels);
+  const uint32_t l = static_cast<uint32_t>(out.n_labels++);
+  Label& label = labels[l];
+  label.area = area;
+  label.first = first;
+  label.parent = l;
+  label.border = border;
+  return l;
+}
+
+// Labels the pieces of one value of r (1 foreground, 0 background) inside stream positions
+// [from, to) in one walk over the counts: each run is cut at column boundaries, and each
+// piece takes the label of the pieces of the previous column it touches (rows overlapping
+// for 4-connectivity, also meeting at a corner for 8), merging theirs, or a new label. A
+// pixel's left neighbour is h positions before it, so the previous column's pieces are
+// compared shifted by h; they are sorted, so a pointer that only moves forward finds them.
+// Background pieces of columns `first_column` / `last_column` also join the labels `left` /
+// `right` (when not kNoLabel). kFirst: track each label's first pixel in row-major order.
+template <bool kBackground, bool kFirst>
+void label_pieces(RleRef r, uint64_t from, uint64_t to, int connectivity, Regions& out,
+                  uint32_t left, uint64_t first_column, uint32_t right, uint64_t last_column) {
+  const uint64_t h = r.h, w = r.w, reach = connectivity == 8 ? 1 : 0;
+  const count_t* c = r.counts;
+  const size_t m = r.m;
+  Piece* pieces = out.pieces.data();
+  Label* labels = out.labels.data();
+  size_t n = 0, capacity = out.pieces.size();
+  // Pieces of the current column start at column_begin; those of the previous column, when
+  // it is the one just before, are [p, previous_end) (p moves forward as pieces pass it).
+  size_t column_begin = 0, previous_end = 0, p = 0;
+  uint64_t pos = 0;
+  size_t j = 0;
+  while (j < m && pos + c[j] <= from) pos += c[j++];  // runs before `from`
+  if (j < m && (j & 1) != (kBackground ? 0u : 1u)) pos += c[j++];  // a run of the other value
+  uint64_t x = h ? pos / h : 0, column = x * h, column_end = column + h;  // column of `pos`
+  bool touching = false;  // two pieces of one column touch (a zero-length run between)
+  for (; j < m && pos < to; j += 2) {
+    uint64_t a = std::max(pos, from);
+    pos += c[j];
+    const uint64_t b = std::min(pos, to);
+    if (j + 1 < m) pos += c[j + 1];
+    if (a >= b) continue;
+    if (a >= column_end) {  // a later column: the next one, or a jump past empty columns
+      if (a - column_end < h) {
+        ++x;
+        column = column_end;
+        column_end += h;
+        p = column_begin;
+      } else {
+        x = a / h;
+        column = x * h;
+        column_end = column + h;
+        p = n;
+      }
+      previous_end = column_begin = n;
+    }
+    for (;;) {  // the pieces of [a, b), one per column
+      const uint64_t e = std::min(b, column_end);
+      while (p < previous_end && pieces[p].end + h + reach <= a) ++p;
+      // A piece touching the one before it in its column (a zero-length run of the other
+      // value between them) is joined to it.
+      uint32_t label = kNoLabel;
+      if (n > column_begin && pieces[n - 1].end == a) {
+        label = pieces[n - 1].label;
+        touching = true;
+      }
+      for (size_t q = p; q < previous_end && pieces[q].begin + h < e + reach; ++q) {
+        const uint32_t l = pieces[q].label;
+        if (label == kNoLabel)
+          label = l;
+        else if (l != label)
+          label = unite(labels, label, l);
+      }
+      if (kBackground) {  // regions touching the image's edge; the columns beside
+        const uint8_t border = x == 0 || x + 1 == w || a == column || e == column_end;
+        if (label == kNoLabel)
+          label = new_label(out, labels, 0, 0, border);
+        else
+          labels[label].border |= border;
+        if (left != kNoLabel && x == first_column) label = unite(labels, label, left);
+        if (right != kNoLabel && x == last_column) label = unite(labels, label, right);
+      } else if (kFirst) {  // the first pixel in row-major order
+        const uint64_t first = ((a - column) << 32) | x;
+        if (label == kNoLabel)
+          label = new_label(out, labels, 0, first, 0);
+        else if (first < labels[label].first)
+          labels[label].first = first;
+      } else if (label == kNoLabel) {
+        label = new_label(out, labels, 0, 0, 0);
+      }
+      labels[label].area += e - a;
+      if (n == capacity) {
+        pieces = grow(out.pieces);
+        capacity = out.pieces.size();
+      }
+      Piece& piece = pieces[n++];
+      piece.begin = a;
+      piece.end = e;
+      piece.label = label;
+      if (b <= column_end) break;
+      ++x;  // the run goes on in the next column
+      column = column_end;
+      column_end += h;
+      a = column;
+      p = column_begin;
+      previous_end = column_begin = n;
     }
   }
-  out.label.resize(n);
-  out.count = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    const uint32_t root = sets.find(i);
-    out.label[i] = root == i ? out.count++ : out.label[root];  // (root <= i: labelled)
-  }
-  out.area.assign(out.count, 0);
-  out.first.assign(out.count, UINT64_MAX);
-  out.border.assign(out.count, 0);
-  for (uint64_t x = 0; x < c.w; ++x) {
-    const bool edge_column = x == 0 || x + 1 == c.w;
-    for (uint64_t i = c.start[x]; i < c.start[x + 1]; ++i) {
-      const uint32_t k = out.label[i];
-      out.area[k] += s[i].y1 - s[i].y0;
-      out.first[k] = std::min(out.first[k], (uint64_t(s[i].y0) << 32) | x);
-      if (edge_column || s[i].y0 == 0 || s[i].y1 == c.h) out.border[k] = 1;
+  out.n = n;
+  out.touching = touching;
+  if (n >= UINT32_MAX - 2 || out.n_labels >= UINT32_MAX - 2)
+    throw std::invalid_argument("mask has more than 2^32 - 3 column pieces");
+}
+
+// Resolves the sets of labels: every label's parent becomes its root, the roots are
+// numbered 0, 1, ... in order (their ids; every label gets its root's), and each root gathers
+// its set's area, first pixel and border flag; then per component arrays are filled.
+void finish_labels(Regions& out, bool with_first, bool with_border) {
+  Label* labels = out.labels.data();
+  uint32_t count = 0;
+  for (uint32_t l = 0; l < out.n_labels; ++l) {
+    Label& label = labels[l];
+    const uint32_t root = labels[label.parent].parent;  // (smaller labels are already final)
+    label.parent = root;
+    if (root == l) {
+      label.id = count++;
+      continue;
     }
+    Label& into = labels[root];
+    label.id = into.id;
+    into.area += label.area;
+    if (label.first < into.first) into.first = label.first;
+    into.border |= label.border;
+  }
+  out.count = count;
+  out.area.resize(count);
+  if (with_first) out.first.resize(count);
+  if (with_border) out.border.resize(count);
+  for (uint32_t l = 0; l < out.n_labels; ++l) {
+    const Label& label = labels[l];
+    if (label.parent != l) continue;
+    out.area[label.id] = label.area;
+    if (with_first) out.first[label.id] = label.first;
+    if (with_border) out.border[label.id] = label.border;
   }
 }
 
-std::vector<uint32_t> scipy_order_rank(const Components& comps) {
-  std::vector<uint32_t> order(comps.count);
+}  // namespace
+
+void label_foreground(RleRef r, int connectivity, bool with_first, Regions& out) {
+  out.n_labels = 0;
+  out.side[0] = out.side[1] = kNoLabel;
+  if (with_first)
+    label_pieces<false, true>(r, 0, r.h * r.w, connectivity, out, kNoLabel, 0, kNoLabel, 0);
+  else
+    label_pieces<false, false>(r, 0, r.h * r.w, connectivity, out, kNoLabel, 0, kNoLabel, 0);
+  finish_labels(out, with_first, false);
+}
+
+void label_background(RleRef r, int connectivity, uint64_t x_begin, uint64_t x_end,
+                      Regions& out) {
+  out.n_labels = 0;
+  const uint64_t h = r.h, w = r.w;
+  // The columns before and after: whole columns of background, each one region touching
+  // the image's edge.
+  Label* labels = out.labels.data();
+  const uint32_t left = x_begin > 0 ? new_label(out, labels, x_begin * h, 0, 1) : kNoLabel;
+  const uint32_t right = x_end < w && h > 0 ? new_label(out, labels, (w - x_end) * h, 0, 1) : kNoLabel;
+  label_pieces<true, false>(r, x_begin * h, x_end * h, connectivity, out, left, x_begin,
+                            right, x_end - 1);
+  finish_labels(out, false, true);
+  out.side[0] = left == kNoLabel ? kNoLabel : out.labels[left].id;
+  out.side[1] = right == kNoLabel ? kNoLabel : out.labels[right].id;
+}
+
+void scipy_order_rank(const Regions& regions, std::vector<uint32_t>& rank) {
+  std::vector<uint32_t> order(regions.count);
   std::iota(order.begin(), order.end(), 0u);
   std::sort(order.begin(), order.end(),
-            [&](uint32_t a, uint32_t b) { return comps.first[a] < comps.first[b]; });
-  std::vector<uint32_t> rank(comps.count);
-  for (uint32_t pos = 0; pos < comps.count; ++pos) rank[order[pos]] = pos;
-  return rank;
+            [&](uint32_t a, uint32_t b) { return regions.first[a] < regions.first[b]; });
+  rank.resize(regions.count);
+  for (uint32_t pos = 0; pos < regions.count; ++pos) rank[order[pos]] = pos;
 }
 
 }  // namespace turborle
