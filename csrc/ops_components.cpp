@@ -47,6 +47,7 @@ bool all_are(const std::vector<uint8_t>& v, uint8_t value) {
 // Appends the counts of r as they are, when they are canonical (no zero-length run but the
 // first); returns whether it did.
 bool copy_canonical(RleRef r, std::vector<count_t>& out) {
+  if (r.m == 0) return false;  // (an empty mask may come without counts; canonical is {0})
   for (size_t j = 1; j < r.m; ++j)
     if (r.counts[j] == 0) return false;
   out.insert(out.end(), r.counts, r.counts + r.m);

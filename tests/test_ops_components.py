@@ -10,8 +10,6 @@ from scipy import ndimage as ndi
 
 import turborle
 
-cv2 = pytest.importorskip("cv2")
-
 
 def dense(batch):
     """Each mask of a batch as a bool array of its own size."""
@@ -139,6 +137,7 @@ def test_remove_small_islands_matches_scipy_sizes(case, connectivity, min_area):
 
 @given(batches(), st.sampled_from(["holes", "islands"]), st.integers(0, 12))
 def test_remove_small_regions_is_segment_anything_bit_for_bit(case, mode, area_thresh):
+    pytest.importorskip("cv2")  # the oracle is segment-anything's OpenCV code
     batch, masks = case
     fixed, changed = turborle.remove_small_regions(batch, area_thresh, mode)
     expected = [sam_remove_small_regions(m, area_thresh, mode) for m in masks if m.size]
@@ -150,6 +149,7 @@ def test_remove_small_regions_is_segment_anything_bit_for_bit(case, mode, area_t
 
 @pytest.mark.parametrize("mode", ["holes", "islands"])
 def test_remove_small_regions_on_noisy_masks(mode):
+    pytest.importorskip("cv2")  # the oracle is segment-anything's OpenCV code
     rng = np.random.default_rng(1)
     masks = [noisy_blob(rng, int(rng.integers(20, 90)), int(rng.integers(20, 90))) for _ in range(12)]
     masks += special_masks()[2:]
@@ -163,6 +163,7 @@ def test_remove_small_regions_on_noisy_masks(mode):
 
 
 def test_islands_tie_goes_to_opencv_label_order():
+    pytest.importorskip("cv2")  # the oracle is segment-anything's OpenCV code
     # Every island is small and all have one pixel: segment-anything keeps np.argmax(sizes),
     # the first in OpenCV's label order. OpenCV's 8-connected labelling scans 2x2 blocks, so
     # (y=1, x=0) comes before (y=0, x=2) although row-major order says otherwise.
@@ -175,6 +176,7 @@ def test_islands_tie_goes_to_opencv_label_order():
 
 
 def test_many_equal_islands_tie_like_opencv():
+    pytest.importorskip("cv2")  # the oracle is segment-anything's OpenCV code
     rng = np.random.default_rng(5)
     for _ in range(40):
         h, w = int(rng.integers(4, 40)), int(rng.integers(4, 40))
