@@ -72,8 +72,9 @@ Batch transpose(BatchView b, const Config& cfg);
 // numpy.rot90(mask, k): k quarter turns counter-clockwise (any integer k).
 Batch rot90(BatchView b, int64_t k, const Config& cfg);
 // Every mask resampled to (h, w) as torch.nn.functional.interpolate(mode="nearest-exact"):
-// output row y' reads input row min(floor((y' + 0.5) * (h_in / h)), h_in - 1), in torch's
-// float arithmetic, and the same for columns. h * w must not exceed cfg.max_pixels.
+// output row y' reads input row min(floor((y' + 0.5) * (h_in / h)), h_in - 1), and the same
+// for columns, rounded as torch's CPU kernels round it (two ways, chosen by h + w <= 128;
+// ops_geometry.cpp). h and w must be positive and h * w at most cfg.max_pixels.
 Batch resize(BatchView b, uint64_t h, uint64_t w, const Config& cfg);
 
 // ---- polygons -------------------------------------------------------------------------------

@@ -1,16 +1,16 @@
 // Polygons along pixel edges: tracing the boundary of every component into rings, and the
 // even-odd fill that turns rings back into a mask.
 //
-// Tracing. Every boundary edge is a piece with a direction that keeps the foreground on its
-// right on screen (x right, y down), which gives outer rings a positive signed area and holes
-// a negative one:
+// Tracing. Every boundary edge (a side of one or more pixels) has a direction that keeps the
+// foreground on its right on screen (x right, y down), which gives outer rings a positive
+// signed area and holes a negative one:
 //   * the top of a span [y0, y1) of column x runs east from (x, y0), its bottom west from
 //     (x + 1, y1);
 //   * where columns x - 1 and x differ over rows [a, b), the line x runs south from (x, a)
 //     (foreground on the left) or north from (x, b) (foreground on the right).
 // Edges are sorted by their first vertex; each ring follows the edge that starts where the
 // last one ended. A vertex where two foreground pixels touch only at a corner starts two
-// pieces: turning left joins the two pixels (8-connectivity), turning right separates them
+// edges: turning left joins the two pixels (8-connectivity), turning right separates them
 // (4-connectivity). Only vertices where the direction changes are kept.
 //
 // Filling. For each column the rings' edges are cut by the line through the pixel centres
@@ -44,9 +44,9 @@ struct BoundaryEdge {
 };
 
 // Every boundary edge of c.
-void boundary_edges(const Columns& c, std::vector<BoundaryEdge>& pieces) {
-  pieces.clear();
-  pieces.reserve(4 * c.spans.size());
+void boundary_edges(const Columns& c, std::vector<BoundaryEdge>& edges) {
+  edges.clear();
+  edges.reserve(4 * c.spans.size());
   const uint64_t h = c.h;
   for (uint64_t x = c.x0; x <= c.x0 + c.columns() && c.columns(); ++x) {
     // Line x, between columns x - 1 and x: walk both columns' boundaries in row order,
@@ -61,9 +61,9 @@ void boundary_edges(const Columns& c, std::vector<BoundaryEdge>& pieces) {
       const uint64_t y = std::min(ya, yb);
       if (in_a != in_b && y > from) {  // close the piece of rows [from, y)
         if (in_a)
-          pieces.push_back({vertex(x, from), vertex(x, y), (x - 1) * h + from, kSouth});
+          edges.push_back({vertex(x, from), vertex(x, y), (x - 1) * h + from, kSouth});
         else
-          pieces.push_back({vertex(x, y), vertex(x, from), x * h + from, kNorth});
+          edges.push_back({vertex(x, y), vertex(x, from), x * h + from, kNorth});
       }
       if (ya == y) {
         if (in_a) ++a;
@@ -79,8 +79,8 @@ void boundary_edges(const Columns& c, std::vector<BoundaryEdge>& pieces) {
       const auto [first, last] = c.column(x);
       for (const Span* s = first; s != last; ++s) {
         const uint64_t pixel = x * h + s->y0;
-        pieces.push_back({vertex(x, s->y0), vertex(x + 1, s->y0), pixel, kEast});
-        pieces.push_back({vertex(x + 1, s->y1), vertex(x, s->y1), pixel, kWest});
+        edges.push_back({vertex(x, s->y0), vertex(x + 1, s->y0), pixel, kEast});
+        edges.push_back({vertex(x + 1, s->y1), vertex(x, s->y1), pixel, kWest});
       }
     }
   }
@@ -162,26 +162,26 @@ size_t simplify(int64_t* xy, size_t n, double tolerance) {
 
 // The rings of one mask, appended to out (ring_start grows; mask_start is the caller's).
 void trace_mask(RleRef r, const Columns& c, int connectivity, double tolerance, Rings& out) {
-  Regions comps;
-  label_foreground(r, connectivity, true, comps);
+  Regions regions;
+  label_foreground(r, connectivity, true, regions);
   std::vector<uint32_t> rank;
-  scipy_order_rank(comps, rank);
-  std::vector<BoundaryEdge> pieces;
-  boundary_edges(c, pieces);
-  std::sort(pieces.begin(), pieces.end(), [](const BoundaryEdge& p, const BoundaryEdge& q) {
+  scipy_order_rank(regions, rank);
+  std::vector<BoundaryEdge> edges;
+  boundary_edges(c, edges);
+  std::sort(edges.begin(), edges.end(), [](const BoundaryEdge& p, const BoundaryEdge& q) {
     return p.from < q.from || (p.from == q.from && p.dir < q.dir);
   });
-  const size_t n = pieces.size();
-  // next[i]: the piece that follows piece i around its ring.
+  const size_t n = edges.size();
+  // next[i]: the edge that follows edge i around its ring.
   std::vector<uint32_t> next(n);
   for (size_t i = 0; i < n; ++i) {
-    const BoundaryEdge& p = pieces[i];
-    auto it = std::lower_bound(pieces.begin(), pieces.end(), p.to,
+    const BoundaryEdge& p = edges[i];
+    auto it = std::lower_bound(edges.begin(), edges.end(), p.to,
                                [](const BoundaryEdge& q, uint64_t v) { return q.from < v; });
-    size_t j = static_cast<size_t>(it - pieces.begin());
-    if (j + 1 < n && pieces[j + 1].from == p.to) {  // a corner shared by two pixels
+    size_t j = static_cast<size_t>(it - edges.begin());
+    if (j + 1 < n && edges[j + 1].from == p.to) {  // a corner shared by two pixels
       const Direction turn = static_cast<Direction>(connectivity == 8 ? (p.dir + 3) % 4 : (p.dir + 1) % 4);
-      if (pieces[j].dir != turn) ++j;
+      if (edges[j].dir != turn) ++j;
     }
     next[i] = static_cast<uint32_t>(j);
   }
@@ -196,28 +196,28 @@ void trace_mask(RleRef r, const Columns& c, int connectivity, double tolerance, 
   for (size_t i0 = 0; i0 < n; ++i0) {
     if (seen[i0]) continue;
     Ring ring;
-    {  // the component of the labelled piece holding the ring's pixel
-      const Piece* begin = comps.pieces.data();
-      const Piece* it = std::upper_bound(begin, begin + comps.n, pieces[i0].pixel,
+    {  // the component of the labelled piece that holds the ring's pixel
+      const Piece* begin = regions.pieces.data();
+      const Piece* it = std::upper_bound(begin, begin + regions.n, edges[i0].pixel,
                                          [](uint64_t v, const Piece& p) { return v < p.begin; });
-      ring.component = rank[comps.component(static_cast<size_t>(it - begin) - 1)];
+      ring.component = rank[regions.component(static_cast<size_t>(it - begin) - 1)];
     }
     // Corners: vertices where the direction changes. Start after a corner so the walk ends
     // on the vertex it started from.
     size_t i = i0;
-    Direction previous = pieces[i0].dir;
+    Direction previous = edges[i0].dir;
     size_t j = next[i0];
-    while (j != i0 && pieces[j].dir == previous) j = next[j];
-    // (a ring always turns, so j is the first piece after a corner, or i0 itself)
-    const size_t start = pieces[j].dir != previous ? j : i0;
+    while (j != i0 && edges[j].dir == previous) j = next[j];
+    // (a ring always turns, so j is the first edge after a corner, or i0 itself)
+    const size_t start = edges[j].dir != previous ? j : i0;
     i = start;
-    previous = pieces[start].dir;
+    previous = edges[start].dir;
     std::vector<int64_t> xy;
     uint64_t first = UINT64_MAX;
     size_t at_first = 0;
     do {
       seen[i] = 1;
-      const BoundaryEdge& p = pieces[i];
+      const BoundaryEdge& p = edges[i];
       if (i == start || p.dir != previous) {
         const uint64_t key = (uint64_t(vertex_y(p.from)) << 32) | uint64_t(vertex_x(p.from));
         if (key < first) {
