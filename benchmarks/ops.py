@@ -278,8 +278,8 @@ def same_pixels(a: turborle.RLEBatch, b: turborle.RLEBatch, unordered: bool = Fa
 
 def run_case(case: Case, data: Input, repeat: int) -> dict[str, Any]:
     """Checks every library's result against turborle's, then times them in turn, `repeat`
-    rounds (each round times every library once, so that load from elsewhere on the machine
-    falls on all alike); medians per mask."""
+    rounds (each round times every library once, after one untimed warm-up call, so that
+    load from elsewhere on the machine falls on all alike); medians per mask."""
     n = len(data.batch)
     row: dict[str, Any] = {"case": case.name, "input": data.name, "note": case.note, "checks": []}
     ref_batch = as_batch(case.turborle(data.batch, 1))
@@ -310,6 +310,8 @@ def run_case(case: Case, data: Input, repeat: int) -> dict[str, Any]:
         for key, (fn, _) in timed.items():
             if key == "decode" and slow and round_ >= max(1, repeat // 3):
                 continue  # (the slowest path: fewer rounds)
+            if key != "decode":
+                fn()  # warm: the decode path before it has just swept 64 MB through the caches
             start = time.perf_counter()
             fn()
             times[key].append(time.perf_counter() - start)

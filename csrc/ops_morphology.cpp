@@ -14,6 +14,7 @@
 //     grown or shrunk by its own extent (cost grows with the radius).
 // Only columns that can hold foreground are visited: the input's stored columns, widened by
 // the element for a dilation, narrowed for an erosion.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -25,55 +26,79 @@ namespace turborle {
 
 namespace {
 
-// Appends the union of two sorted span lists (overlapping or touching spans joined).
-void unite(const Span* a, const Span* ae, const Span* b, const Span* be, std::vector<Span>& out) {
-  if (a == ae) {
-    out.insert(out.end(), b, be);
-    return;
-  }
-  if (b == be) {
-    out.insert(out.end(), a, ae);
-    return;
-  }
-  const size_t first = out.size();
-  while (a != ae || b != be) {
-    const Span s = (b == be || (a != ae && a->y0 <= b->y0)) ? *a++ : *b++;
-    if (out.size() > first && out.back().y1 >= s.y0)
-      out.back().y1 = std::max(out.back().y1, s.y1);
-    else
-      out.push_back(s);
-  }
+// Writes the union of two sorted span lists at out (overlapping or touching spans joined);
+// returns the end. Room for (ae - a) + (be - b) spans is needed.
+Span* unite(const Span* a, const Span* ae, const Span* b, const Span* be, Span* out) {
+  Span* const first = out;
+  auto put = [&](const Span& s) {
+    if (out != first && out[-1].y1 >= s.y0) {
+      if (s.y1 > out[-1].y1) out[-1].y1 = s.y1;
+    } else {
+      *out++ = s;
+    }
+  };
+  while (a != ae && b != be) put(a->y0 <= b->y0 ? *a++ : *b++);
+  while (a != ae) put(*a++);
+  while (b != be) put(*b++);
+  return out;
 }
 
-// Appends the intersection of two sorted span lists.
-void intersect(const Span* a, const Span* ae, const Span* b, const Span* be,
-               std::vector<Span>& out) {
+// Writes the intersection of two sorted span lists at out; returns the end. Room for
+// (ae - a) + (be - b) spans is enough.
+Span* intersect(const Span* a, const Span* ae, const Span* b, const Span* be, Span* out) {
   while (a != ae && b != be) {
     const uint32_t lo = std::max(a->y0, b->y0), hi = std::min(a->y1, b->y1);
-    if (lo < hi) push_span(out, lo, hi);
+    if (lo < hi) {
+      out->y0 = lo;
+      out->y1 = hi;
+      ++out;
+    }
     if (a->y1 < b->y1)
       ++a;
     else
       ++b;
   }
+  return out;
 }
 
-void combine(bool dilate, const Span* a, const Span* ae, const Span* b, const Span* be,
-             std::vector<Span>& out) {
-  if (dilate)
-    unite(a, ae, b, be, out);
-  else
-    intersect(a, ae, b, be, out);
+Span* combine(bool dilate, const Span* a, const Span* ae, const Span* b, const Span* be,
+              Span* out) {
+  return dilate ? unite(a, ae, b, be, out) : intersect(a, ae, b, be, out);
 }
+
+// Builds a Columns one column at a time, spans written in place into room made up front.
+class ColumnsBuilder {
+ public:
+  ColumnsBuilder(Columns& c, uint64_t h, uint64_t w, uint64_t x0, uint64_t columns, size_t room)
+      : c_(c) {
+    c_.reset(h, w, x0);
+    c_.start.resize(columns + 1);
+    c_.spans.resize(room);
+    at_ = c_.spans.data();
+  }
+  Span* at() const { return at_; }
+  void close(Span* end) {
+    at_ = end;
+    c_.start[++column_] = static_cast<uint64_t>(end - c_.spans.data());
+  }
+  void finish() { c_.spans.resize(static_cast<size_t>(at_ - c_.spans.data())); }
+
+ private:
+  Columns& c_;
+  Span* at_;
+  uint64_t column_ = 0;
+};
+
+Span* copy(const Span* a, const Span* ae, Span* out) { return std::copy(a, ae, out); }
 
 // Every span grown to rows [y0 + lo, y1 + hi) (lo <= 0 <= hi) clipped to the column, or
 // shrunk to [y0 - lo, y1 - hi).
 void vertical(const Columns& in, int64_t lo, int64_t hi, bool dilate, Columns& out) {
-  out.reset(in.h, in.w, in.x0);
-  out.spans.reserve(in.spans.size());
+  ColumnsBuilder builder(out, in.h, in.w, in.x0, in.columns(), in.spans.size());
   const int64_t h = static_cast<int64_t>(in.h);
   for (uint64_t i = 0; i < in.columns(); ++i) {
-    const size_t first = out.spans.size();
+    Span* const first = builder.at();
+    Span* o = first;
     for (const Span* s = in.begin(i); s != in.end(i); ++s) {
       int64_t y0, y1;
       if (dilate) {
@@ -84,13 +109,17 @@ void vertical(const Columns& in, int64_t lo, int64_t hi, bool dilate, Columns& o
         y1 = s->y1 - hi;
         if (y0 >= y1) continue;
       }
-      if (out.spans.size() > first && out.spans.back().y1 >= y0)
-        out.spans.back().y1 = static_cast<uint32_t>(y1);  // (growth keeps the order of ends)
-      else
-        push_span(out.spans, static_cast<uint32_t>(y0), static_cast<uint32_t>(y1));
+      if (o != first && o[-1].y1 >= y0) {
+        o[-1].y1 = static_cast<uint32_t>(y1);  // (growth keeps the order of ends)
+      } else {
+        o->y0 = static_cast<uint32_t>(y0);
+        o->y1 = static_cast<uint32_t>(y1);
+        ++o;
+      }
     }
-    out.close_column();
+    builder.close(o);
   }
+  builder.finish();
 }
 
 // Image columns [first, last) that can hold foreground after reading columns x - left ..
@@ -127,8 +156,10 @@ void window(const Columns& in, uint64_t left, uint64_t right, bool dilate, Scrat
     out = in;
     return;
   }
-  out.reset(in.h, in.w, first);
-  if (first >= last) return;
+  if (first >= last) {
+    out.reset(in.h, in.w, first);
+    return;
+  }
   const uint64_t n = in.columns() + 2 * (k - 1);  // entry t is column x0 - (k - 1) + t
   Columns& level = s.level;
   Columns& next = s.next;
@@ -139,27 +170,33 @@ void window(const Columns& in, uint64_t left, uint64_t right, bool dilate, Scrat
   level.start.insert(level.start.end(), k - 1, in.spans.size());
   uint64_t covered = 1;  // columns each entry of `level` combines
   while (2 * covered <= k) {
-    next.reset(in.h, in.w, 0);
-    next.spans.reserve(level.spans.size() + level.spans.size() / 2);
+    // Each entry of `level` is read at most twice: room for twice its spans.
+    ColumnsBuilder builder(next, in.h, in.w, 0, n, 2 * level.spans.size());
     for (uint64_t t = 0; t < n; ++t) {
+      Span* end;
       if (t + covered < n)
-        combine(dilate, level.begin(t), level.end(t), level.begin(t + covered), level.end(t + covered), next.spans);
+        end = combine(dilate, level.begin(t), level.end(t), level.begin(t + covered), level.end(t + covered), builder.at());
       else if (dilate)  // (the rest of the window lies past the stored columns: empty)
-        next.spans.insert(next.spans.end(), level.begin(t), level.end(t));
-      next.close_column();
+        end = copy(level.begin(t), level.end(t), builder.at());
+      else
+        end = builder.at();
+      builder.close(end);
     }
+    builder.finish();
     std::swap(level, next);
     covered *= 2;
   }
-  out.spans.reserve(in.spans.size());
+  ColumnsBuilder builder(out, in.h, in.w, first, last - first, 2 * level.spans.size());
   for (uint64_t x = first; x < last; ++x) {  // window [x - left, x + right]
     const uint64_t t = x + (k - 1) - left - in.x0, second = t + k - covered;
+    Span* end;
     if (second == t)
-      out.spans.insert(out.spans.end(), level.begin(t), level.end(t));
+      end = copy(level.begin(t), level.end(t), builder.at());
     else
-      combine(dilate, level.begin(t), level.end(t), level.begin(second), level.end(second), out.spans);
-    out.close_column();
+      end = combine(dilate, level.begin(t), level.end(t), level.begin(second), level.end(second), builder.at());
+    builder.close(end);
   }
+  builder.finish();
 }
 
 // Largest a with a^2 + d^2 <= r^2.
@@ -203,8 +240,8 @@ void disk(const Columns& in, uint64_t r, bool dilate, Scratch& s, Columns& out) 
       acc.clear();
       for (uint64_t src = from; src < to; ++src) {
         const auto column = source(src);
-        tmp.clear();
-        unite(acc.data(), acc.data() + acc.size(), column.first, column.second, tmp);
+        tmp.resize(acc.size() + static_cast<size_t>(column.second - column.first));
+        tmp.resize(static_cast<size_t>(unite(acc.data(), acc.data() + acc.size(), column.first, column.second, tmp.data()) - tmp.data()));
         std::swap(acc, tmp);
       }
     } else {  // (the output columns of an erosion have every source column stored)
@@ -212,8 +249,8 @@ void disk(const Columns& in, uint64_t r, bool dilate, Scratch& s, Columns& out) 
       acc.assign(column.first, column.second);
       for (uint64_t src = from + 1; src < to && !acc.empty(); ++src) {
         const auto next = source(src);
-        tmp.clear();
-        intersect(acc.data(), acc.data() + acc.size(), next.first, next.second, tmp);
+        tmp.resize(acc.size() + static_cast<size_t>(next.second - next.first));
+        tmp.resize(static_cast<size_t>(intersect(acc.data(), acc.data() + acc.size(), next.first, next.second, tmp.data()) - tmp.data()));
         std::swap(acc, tmp);
       }
     }
@@ -239,12 +276,13 @@ void step(const Columns& in, bool dilate, Shape shape, uint64_t size, Scratch& s
     return;
   }
   window(in, left, right, dilate, s, s.across);  // cross: the centre column and the centre row
-  out.reset(in.h, in.w, s.across.x0);
+  ColumnsBuilder builder(out, in.h, in.w, s.across.x0, s.across.columns(),
+                         s.grown.spans.size() + s.across.spans.size());
   for (uint64_t i = 0; i < s.across.columns(); ++i) {
     const auto column = s.grown.column(s.across.x0 + i);
-    combine(dilate, column.first, column.second, s.across.begin(i), s.across.end(i), out.spans);
-    out.close_column();
+    builder.close(combine(dilate, column.first, column.second, s.across.begin(i), s.across.end(i), builder.at()));
   }
+  builder.finish();
 }
 
 }  // namespace

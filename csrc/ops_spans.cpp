@@ -20,22 +20,70 @@ void check_sides(uint64_t h, uint64_t w, const Config& cfg) {
 
 void read_columns(RleRef r, Columns& out) {
   out.reset(r.h, r.w, 0);
-  out.spans.reserve(r.m / 2 + 1);
-  // Spans arrive in column order: the first one gives x0, each later column closes the
-  // columns before it.
-  bool any = false;
-  uint64_t current = 0;  // image column of the span being filled
-  for_each_span(r, 0, r.h * r.w, [&](uint64_t x, uint32_t y0, uint32_t y1) {
-    if (!any) {
-      out.x0 = current = x;
-      any = true;
+  // One walk over the foreground runs, cut at column boundaries (as for_each_piece, inline);
+  // spans are written in place into room grown ahead, and each new column closes the ones
+  // before it. The first span gives x0.
+  const uint64_t h = r.h;
+  const count_t* c = r.counts;
+  const size_t m = r.m;
+  std::vector<Span>& spans = out.spans;
+  if (spans.size() < m / 2 + 1) spans.resize(m / 2 + 1);
+  Span* sp = spans.data();
+  size_t n = 0;
+  uint64_t current = UINT64_MAX;  // column of the last span
+  uint64_t pos = m ? c[0] : 0, x = 0, column = 0;
+  auto put = [&](uint64_t a, uint64_t b) {  // the span [a, b) of column x
+    if (x != current) {  // columns current .. x - 1 end here
+      if (current == UINT64_MAX)
+        out.x0 = x;
+      else
+        for (uint64_t k = current; k < x; ++k) out.start.push_back(n);
+      current = x;
     }
-    for (; current < x; ++current) out.close_column();
-    push_span(out.spans, y0, y1);
-  });
-  if (any) out.close_column();
-  if (out.spans.size() >= UINT32_MAX - 4)
-    throw std::invalid_argument("mask has more than 2^32 - 6 column spans");
+    if (n == spans.size()) {
+      spans.resize(2 * n);
+      sp = spans.data();
+    }
+    sp[n].y0 = static_cast<uint32_t>(a - column);
+    sp[n].y1 = static_cast<uint32_t>(b - column);
+    ++n;
+  };
+  for (size_t j = 1; j < m && h; j += 2) {
+    uint64_t a = pos;
+    pos += c[j];
+    const uint64_t b = pos;
+    if (j + 1 < m) pos += c[j + 1];
+    if (a == b) continue;
+    if (a - column >= h) {  // a later column: the next one, or a jump
+      if (a - column < 2 * h) {
+        ++x;
+        column += h;
+      } else {
+        x = a / h;
+        column = x * h;
+      }
+    }
+    // A run touching the span before it in its column (a zero-length background run
+    // between them) extends that span.
+    if (n && current == x && sp[n - 1].y1 == a - column) {
+      const uint64_t e = std::min(b, column + h);
+      sp[n - 1].y1 = static_cast<uint32_t>(e - column);
+      a = e;
+      if (a == b) continue;
+      ++x;
+      column += h;
+    }
+    while (b - column > h) {  // the run continues into the next column
+      put(a, column + h);
+      ++x;
+      column += h;
+      a = column;
+    }
+    put(a, b);
+  }
+  spans.resize(n);
+  if (current != UINT64_MAX) out.start.push_back(n);
+  if (n >= UINT32_MAX - 4) throw std::invalid_argument("mask has more than 2^32 - 6 column spans");
 }
 
 void write_columns(const Columns& c, std::vector<count_t>& out, bool flip_rows,

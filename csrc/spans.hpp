@@ -24,6 +24,8 @@ namespace turborle {
 
 struct Span {
   uint32_t y0, y1;  // rows [y0, y1)
+  Span() {}         // (not zeroed: buffers of spans are sized first, then written)
+  Span(uint32_t top, uint32_t bottom) : y0(top), y1(bottom) {}
 };
 
 // Throws unless the operations can work on an (h, w) mask: each side at most cfg.max_pixels

@@ -147,7 +147,8 @@ def even_odd(polygons, h, w):
             if x0 == x1:
                 continue
             cuts = (x0 <= xs) != (x1 <= xs)  # the edge spans the pixel's column centre
-            y_cut = y0 + (xs - x0) * (y1 - y0) / (x1 - x0)
+            with np.errstate(over="ignore"):  # (a nearly vertical edge crosses at +-inf)
+                y_cut = y0 + (xs - x0) * (y1 - y0) / (x1 - x0)
             inside ^= cuts & (y_cut < ys)  # the crossing lies above the centre
     return inside
 
