@@ -12,8 +12,10 @@ Inputs, 64 masks of 1024 x 1024 each (``--masks`` to change the count):
     islands each ("sprinkles"), several thousand runs.
 
 For each operation and input, every library's result is first compared with turborle's
-(pixels equal, or the difference is printed and the row marked), then each is timed: the
-median of ``--repeat`` calls on the whole batch, reported per mask.
+(pixels equal, or the difference is printed and the row marked), then all are timed in
+``--repeat`` interleaved rounds (each round calls every library once untimed, to warm its
+caches, then once timed), so that load from elsewhere on the machine falls on all alike:
+the median per round, per mask, on the whole batch.
 
 * turborle: one batch call, at 1 thread and at 2 threads.
 * rlemasklib: its method on each pre-parsed ``RLEMask`` (parsing not timed), one thread.

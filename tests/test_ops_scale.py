@@ -1,6 +1,6 @@
 """The operations work on runs: a 50000 x 50000 mask (2.5e9 pixels, 2.5 GB decoded) of a few
-runs per column goes through every operation in a fresh process whose peak memory stays far
-below the size of the decoded mask."""
+runs per column goes through every operation in a fresh process whose peak memory grows far
+less than the size of the decoded mask."""
 
 import json
 import subprocess
@@ -19,6 +19,8 @@ SCRIPT = textwrap.dedent("""
         counts += [y1 - y0, n - (y1 - y0)]
     counts[-1] = n * n - sum(counts[:-1])  # foreground to the end
     mask = turborle.from_coco({"size": [n, n], "counts": counts})
+    # (a child of a large process may start with its parent's peak: count what is added)
+    start_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     hole = (y1 - y0) * (x1 - x0)
     out = {}
     out["area"] = int(turborle.area(mask)[0])
@@ -41,7 +43,7 @@ SCRIPT = textwrap.dedent("""
     rings = turborle.to_polygons(mask)
     out["rings"] = [r.tolist() for r in rings[0]]
     out["round_trip"] = turborle.from_polygons(rings, n, n) == mask
-    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - start_mb
     print(json.dumps(out))
 """)
 
@@ -67,4 +69,4 @@ def test_huge_masks_stay_small_in_memory():
     assert out["rings"] == [[[0, 0], [n, 0], [n, n], [0, n]],
                             [[30_000, 20_000], [30_000, 21_000], [32_000, 21_000], [32_000, 20_000]]]
     assert out["round_trip"]
-    assert out["peak_mb"] < 400, out["peak_mb"]  # decoded, the mask alone is 2400 MB
+    assert out["peak_mb"] < 300, out["peak_mb"]  # decoded, the mask alone is 2400 MB
