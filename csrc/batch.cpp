@@ -1,6 +1,7 @@
 // Batches from caller-given columns, selections and concatenation.
 #include <string>
 
+#include "batch_build.hpp"
 #include "errors.hpp"
 #include "turborle.hpp"
 
@@ -34,6 +35,27 @@ Batch take(BatchView b, const uint64_t* index, size_t k) {
     out.push(b[index[t]]);
   }
   return out;
+}
+
+Batch join_parts(std::vector<Batch>& parts, size_t n) {
+  if (parts.empty()) return Batch{};
+  if (parts.size() == 1) return std::move(parts[0]);
+  Batch b;
+  size_t total = 0;
+  for (const Batch& part : parts) total += part.counts.size();
+  b.counts.reserve(total);
+  b.h.reserve(n);
+  b.w.reserve(n);
+  b.offsets.reserve(n + 1);
+  for (Batch& part : parts) {
+    const uint64_t base = b.counts.size();
+    b.counts.insert(b.counts.end(), part.counts.begin(), part.counts.end());
+    b.h.insert(b.h.end(), part.h.begin(), part.h.end());
+    b.w.insert(b.w.end(), part.w.begin(), part.w.end());
+    for (size_t i = 1; i < part.offsets.size(); ++i) b.offsets.push_back(base + part.offsets[i]);
+    part = Batch{};
+  }
+  return b;
 }
 
 void append(Batch& out, BatchView b) {

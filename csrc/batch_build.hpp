@@ -24,13 +24,17 @@ size_t parallel_chunks(size_t n, int threads, Fn&& fn) {
   return chunks;
 }
 
+// The parts' masks as one batch, in order (n: how many masks they hold). Each part is emptied
+// as it is copied; one part is moved, not copied.
+Batch join_parts(std::vector<Batch>& parts, size_t n);
+
 // Runs fill(i, counts, h, w) for every mask i on up to `threads` threads and assembles the
 // batch in order. size_hint(i) bounds the counts mask i adds: each chunk reserves their sum
 // once (reserved pages cost nothing until written), so no vector regrows.
 template <class Hint, class Fill>
 Batch build_batch(size_t n, int threads, Hint&& size_hint, Fill&& fill) {
   std::vector<Batch> parts(chunk_count(n, threads));
-  const size_t chunks = parallel_chunks(n, threads, [&](size_t begin, size_t end, size_t c) {
+  parallel_chunks(n, threads, [&](size_t begin, size_t end, size_t c) {
     Batch& part = parts[c];
     size_t reserve = 0;
     for (size_t i = begin; i < end; ++i) reserve += size_hint(i);
@@ -44,24 +48,7 @@ Batch build_batch(size_t n, int threads, Hint&& size_hint, Fill&& fill) {
       part.close(h, w);
     }
   });
-  if (chunks <= 1) return chunks ? std::move(parts[0]) : Batch{};
-  // (Concatenation copies once; the chunks' own buffers are freed with `parts`.)
-  Batch b;
-  size_t total = 0;
-  for (size_t c = 0; c < chunks; ++c) total += parts[c].counts.size();
-  b.counts.reserve(total);
-  b.h.reserve(n);
-  b.w.reserve(n);
-  b.offsets.reserve(n + 1);
-  for (size_t c = 0; c < chunks; ++c) {
-    const Batch& part = parts[c];
-    const uint64_t base = b.counts.size();
-    b.counts.insert(b.counts.end(), part.counts.begin(), part.counts.end());
-    b.h.insert(b.h.end(), part.h.begin(), part.h.end());
-    b.w.insert(b.w.end(), part.w.begin(), part.w.end());
-    for (size_t i = 1; i < part.offsets.size(); ++i) b.offsets.push_back(base + part.offsets[i]);
-  }
-  return b;
+  return join_parts(parts, n);
 }
 
 }  // namespace turborle

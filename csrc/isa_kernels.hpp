@@ -49,7 +49,7 @@ inline size_t emit_changes(uint64_t cur, uint64_t* bits, uint64_t k, uint32_t* c
 inline size_t row_changes_scalar(const uint8_t* row, uint64_t w, uint64_t* bits, uint32_t* changed) {
   size_t n = 0;
   for (uint64_t k = 0; k * 64 < w; ++k) {
-    uint64_t cur;
+    uint64_t cur = 0;
     pack_row_scalar(row + 64 * k, std::min<uint64_t>(64, w - 64 * k), &cur);
     n = emit_changes(cur, bits, k, changed, n);
   }

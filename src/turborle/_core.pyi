@@ -178,7 +178,9 @@ def from_boxes(boxes: npt.ArrayLike, h: _Dim, w: _Dim, objects: Literal[False] =
 @overload
 def from_boxes(boxes: npt.ArrayLike, h: _Dim, w: _Dim, objects: Literal[True]) -> _Dicts: ...
 
-# ==== Arrow columns (turborle.arrow, turborle.datasets) =====================================
+# ==== Arrow columns (turborle.arrow, turborle.datasets) ==============================
+
+
 # `data`: the bytes of an Arrow string column (any buffer); `offsets`: its n + 1 int32 or int64
 # offsets (validated); heights and widths per mask.
 
@@ -193,3 +195,45 @@ def measure_strings(
     """(area, bbox xywh); with `problems`, bad masks are listed there instead of raising."""
 def to_strings(rles: RLEs, threads: int | None = None) -> tuple[bytes, npt.NDArray[np.int64]]:
     """(data, int64 offsets of n + 1): every mask's COCO string, back to back."""
+
+# ---- mask operations (csrc/ops.hpp) ---------------------------------------------------------
+
+def connected_components(
+    rles: RLEs, connectivity: int, threads: int | None = None
+) -> tuple[RLEs, npt.NDArray[np.int64]]: ...
+def largest_component(rles: RLEs, connectivity: int, threads: int | None = None) -> RLEs: ...
+def fill_holes(
+    rles: RLEs, max_area: int, connectivity: int, threads: int | None = None
+) -> RLEs: ...
+def remove_small_islands(
+    rles: RLEs, min_area: int, connectivity: int, threads: int | None = None
+) -> RLEs: ...
+def remove_small_regions(
+    rles: RLEs, area_threshold: int, holes: bool, threads: int | None = None
+) -> tuple[RLEs, npt.NDArray[np.bool_]]: ...
+def morphology(
+    rles: RLEs,
+    op: Literal["dilate", "erode", "opening", "closing"],
+    shape: Literal["square", "cross", "disk"],
+    size: int,
+    threads: int | None = None,
+) -> RLEs: ...
+def crop(rles: RLEs, boxes: npt.ArrayLike, threads: int | None = None) -> RLEs: ...
+def pad(
+    rles: RLEs, top: int, bottom: int, left: int, right: int, threads: int | None = None
+) -> RLEs: ...
+def flip(rles: RLEs, axis: int, threads: int | None = None) -> RLEs: ...
+def transpose(rles: RLEs, threads: int | None = None) -> RLEs: ...
+def rot90(rles: RLEs, k: int, threads: int | None = None) -> RLEs: ...
+def resize(rles: RLEs, h: int, w: int, threads: int | None = None) -> RLEs: ...
+def to_rings(
+    rles: RLEs, connectivity: int, tolerance: float, threads: int | None = None
+) -> tuple[npt.NDArray[np.int64], _U64, _U64]: ...
+def from_rings(
+    xy: npt.ArrayLike,
+    ring_start: npt.ArrayLike,
+    mask_start: npt.ArrayLike,
+    heights: npt.ArrayLike,
+    widths: npt.ArrayLike,
+    threads: int | None = None,
+) -> RLEs: ...

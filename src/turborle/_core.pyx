@@ -921,3 +921,189 @@ def to_strings(RLEs rles not None, threads=None):
     for i in range(n):
         o[i] = offsets[i]
     return PyBytes_FromStringAndSize(buffer.data(), buffer.size()), out
+
+
+# ==== mask operations (csrc/ops.hpp) ==========================================================
+# Arguments arrive normalised and range-checked by turborle.ops; the core checks them again
+# (connectivity, sizes, boxes) and names the mask in its errors.
+
+from turborle._cpp cimport Morphology, RegionMode, Rings, Shape
+
+_MORPHOLOGY = {"dilate": Morphology.kDilate, "erode": Morphology.kErode,
+               "opening": Morphology.kOpen, "closing": Morphology.kClose}
+_SHAPES = {"square": Shape.kSquare, "cross": Shape.kCross, "disk": Shape.kDisk}
+
+
+cdef object _int64_array(const vector[uint64_t]& values):
+    out = np.empty(values.size(), dtype=np.int64)
+    cdef int64_t[::1] view = out
+    cdef size_t i
+    for i in range(values.size()):
+        view[i] = <int64_t> values[i]
+    return out
+
+
+def connected_components(RLEs rles not None, int connectivity, threads=None):
+    """(components RLEs, owner int64 array): every component of every mask."""
+    cdef vector[uint64_t] owner
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.connected_components(BatchView(rles.batch), connectivity, owner, cfg)
+    return out, _int64_array(owner)
+
+
+def largest_component(RLEs rles not None, int connectivity, threads=None):
+    """The largest component of every mask."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.largest_component(BatchView(rles.batch), connectivity, cfg)
+    return out
+
+
+def fill_holes(RLEs rles not None, uint64_t max_area, int connectivity, threads=None):
+    """Holes of at most max_area pixels filled."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.fill_holes(BatchView(rles.batch), max_area, connectivity, cfg)
+    return out
+
+
+def remove_small_islands(RLEs rles not None, uint64_t min_area, int connectivity, threads=None):
+    """Components of fewer than min_area pixels removed."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.remove_small_islands(BatchView(rles.batch), min_area, connectivity, cfg)
+    return out
+
+
+def remove_small_regions(RLEs rles not None, uint64_t area_threshold, bint holes, threads=None):
+    """(RLEs, changed bool array): segment-anything's remove_small_regions."""
+    changed = np.zeros(rles.batch.size(), dtype=np.uint8)
+    cdef uint8_t* flags = <uint8_t*> cnp.PyArray_DATA(changed)
+    cdef RegionMode mode = RegionMode.kHoles if holes else RegionMode.kIslands
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.remove_small_regions(BatchView(rles.batch), area_threshold, mode, flags, cfg)
+    return out, changed.view(np.bool_)
+
+
+def morphology(RLEs rles not None, str op, str shape, uint64_t size, threads=None):
+    """op: 'dilate', 'erode', 'opening', 'closing'; shape: 'square', 'cross', 'disk'."""
+    if op not in _MORPHOLOGY:
+        raise ValueError(f"op must be one of {sorted(_MORPHOLOGY)}, got {op!r}")
+    if shape not in _SHAPES:
+        raise ValueError(f"shape must be one of {sorted(_SHAPES)}, got {shape!r}")
+    cdef Morphology mop = _MORPHOLOGY[op]
+    cdef Shape mshape = _SHAPES[shape]
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.morphology(BatchView(rles.batch), mop, mshape, size, cfg)
+    return out
+
+
+def crop(RLEs rles not None, boxes, threads=None):
+    """boxes: int64 array, shape (4,) for every mask or (n, 4), {x, y, width, height}."""
+    arr = np.ascontiguousarray(boxes, dtype=np.int64)
+    cdef bint per_mask = arr.ndim == 2
+    if arr.shape != (4,) and arr.shape != (rles.batch.size(), 4):
+        raise ValueError(f"box must have shape (4,) or ({rles.batch.size()}, 4), got {arr.shape}")
+    cdef const int64_t* data = <const int64_t*> cnp.PyArray_DATA(arr)
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.crop(BatchView(rles.batch), data, per_mask, cfg)
+    return out
+
+
+def pad(RLEs rles not None, uint64_t top, uint64_t bottom, uint64_t left, uint64_t right,
+        threads=None):
+    """Background rows and columns added around every mask."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.pad(BatchView(rles.batch), top, bottom, left, right, cfg)
+    return out
+
+
+def flip(RLEs rles not None, int axis, threads=None):
+    """axis 0: rows reversed; 1: columns reversed."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.flip(BatchView(rles.batch), axis, cfg)
+    return out
+
+
+def transpose(RLEs rles not None, threads=None):
+    """Every mask transposed."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.transpose(BatchView(rles.batch), cfg)
+    return out
+
+
+def rot90(RLEs rles not None, int64_t k, threads=None):
+    """numpy.rot90 of every mask."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.rot90(BatchView(rles.batch), k, cfg)
+    return out
+
+
+def resize(RLEs rles not None, uint64_t h, uint64_t w, threads=None):
+    """Every mask resampled to (h, w), torch's nearest-exact."""
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:
+        out.batch = cpp.resize(BatchView(rles.batch), h, w, cfg)
+    return out
+
+
+def to_rings(RLEs rles not None, int connectivity, double tolerance, threads=None):
+    """(xy (v, 2) int64, ring_start (r + 1,) uint64, mask_start (n + 1,) uint64)."""
+    cdef Rings rings
+    cdef Config cfg = _config(threads)
+    with nogil:
+        cpp.to_rings(BatchView(rles.batch), connectivity, tolerance, rings, cfg)
+    xy = np.empty((rings.xy.size() // 2, 2), dtype=np.int64)
+    cdef int64_t[:, ::1] xy_view = xy
+    cdef size_t v
+    for v in range(rings.xy.size() // 2):
+        xy_view[v, 0] = rings.xy[2 * v]
+        xy_view[v, 1] = rings.xy[2 * v + 1]
+    ring_start = np.array(rings.ring_start, dtype=np.uint64)
+    mask_start = np.array(rings.mask_start, dtype=np.uint64)
+    return xy, ring_start, mask_start
+
+
+def from_rings(xy, ring_start, mask_start, heights, widths, threads=None):
+    """Even-odd fill of rings: xy (v, 2) float64, ring_start (r + 1,), mask_start (n + 1,),
+    heights and widths (n,), all contiguous uint64 but xy."""
+    cdef cnp.ndarray xy_arr = np.ascontiguousarray(xy, dtype=np.float64)
+    cdef cnp.ndarray rs = np.ascontiguousarray(ring_start, dtype=np.uint64)
+    cdef cnp.ndarray ms = np.ascontiguousarray(mask_start, dtype=np.uint64)
+    cdef cnp.ndarray hh = np.ascontiguousarray(heights, dtype=np.uint64)
+    cdef cnp.ndarray ww = np.ascontiguousarray(widths, dtype=np.uint64)
+    cdef size_t n = len(hh)
+    if len(ww) != n or len(ms) != n + 1:
+        raise ValueError("from_rings: heights, widths and mask_start disagree on the mask count")
+    if ms[0] != 0 or ms[n] + 1 != len(rs) or rs[0] != 0 or rs[len(rs) - 1] * 2 != xy_arr.size:
+        raise ValueError("from_rings: ring_start, mask_start and xy disagree")
+    cdef const double* pxy = <const double*> cnp.PyArray_DATA(xy_arr)
+    cdef const uint64_t* prs = <const uint64_t*> cnp.PyArray_DATA(rs)
+    cdef const uint64_t* pms = <const uint64_t*> cnp.PyArray_DATA(ms)
+    cdef const uint64_t* ph = <const uint64_t*> cnp.PyArray_DATA(hh)
+    cdef const uint64_t* pw = <const uint64_t*> cnp.PyArray_DATA(ww)
+    cdef RLEs out = RLEs()
+    cdef Config cfg = _config(threads)
+    with nogil:  # every array above stays referenced until the call returns
+        out.batch = cpp.from_rings(pxy, prs, pms, n, ph, pw, cfg)
+    return out

@@ -96,3 +96,48 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
                              uint64_t w) except +raise_core_error
     Batch rasterize_boxes(const double* boxes, size_t n, uint64_t h, uint64_t w) except +raise_core_error
 
+
+
+# ==== mask operations (csrc/ops.hpp) ==========================================================
+cdef extern from "ops.hpp" namespace "turborle" nogil:
+    enum class RegionMode:
+        kHoles
+        kIslands
+
+    enum class Shape:
+        kSquare
+        kCross
+        kDisk
+
+    enum class Morphology:
+        kDilate
+        kErode
+        kOpen
+        kClose
+
+    cdef cppclass Rings:
+        vector[int64_t] xy
+        vector[uint64_t] ring_start
+        vector[uint64_t] mask_start
+
+    Batch connected_components(BatchView b, int connectivity, vector[uint64_t]& owner,
+                               const Config& cfg) except +raise_core_error
+    Batch largest_component(BatchView b, int connectivity, const Config& cfg) except +raise_core_error
+    Batch fill_holes(BatchView b, uint64_t max_area, int connectivity, const Config& cfg) except +raise_core_error
+    Batch remove_small_islands(BatchView b, uint64_t min_area, int connectivity,
+                               const Config& cfg) except +raise_core_error
+    Batch remove_small_regions(BatchView b, uint64_t area_threshold, RegionMode mode,
+                               uint8_t* changed, const Config& cfg) except +raise_core_error
+    Batch morphology(BatchView b, Morphology op, Shape shape, uint64_t size,
+                     const Config& cfg) except +raise_core_error
+    Batch crop(BatchView b, const int64_t* boxes, bint per_mask, const Config& cfg) except +raise_core_error
+    Batch pad(BatchView b, uint64_t top, uint64_t bottom, uint64_t left, uint64_t right,
+              const Config& cfg) except +raise_core_error
+    Batch flip(BatchView b, int axis, const Config& cfg) except +raise_core_error
+    Batch transpose(BatchView b, const Config& cfg) except +raise_core_error
+    Batch rot90(BatchView b, int64_t k, const Config& cfg) except +raise_core_error
+    Batch resize(BatchView b, uint64_t h, uint64_t w, const Config& cfg) except +raise_core_error
+    void to_rings(BatchView b, int connectivity, double tolerance, Rings& out,
+                  const Config& cfg) except +raise_core_error
+    Batch from_rings(const double* xy, const uint64_t* ring_start, const uint64_t* mask_start,
+                     size_t n, const uint64_t* h, const uint64_t* w, const Config& cfg) except +raise_core_error

@@ -170,6 +170,116 @@ class RLEBatch:
         """``[{"size": [h, w], "counts": str}, ...]``, ready for ``json.dumps``."""
         return _core.to_objects(self._rles, threads, text=True)
 
+    # -- mask operations (turborle.ops; each method calls the function of the same name) ----
+    def connected_components(
+        self, connectivity: Literal[4, 8] = 8, *, threads: int | None = None
+    ) -> tuple[RLEBatch, npt.NDArray[np.int64]]:
+        """Every component as a mask, and the mask each came from: :func:`turborle.connected_components`."""
+        from turborle import ops
+
+        return ops.connected_components(self, connectivity, threads=threads)
+
+    def largest_component(self, connectivity: Literal[4, 8] = 8,
+                          *, threads: int | None = None) -> RLEBatch:
+        """The largest component of each mask: :func:`turborle.largest_component`."""
+        from turborle import ops
+
+        return ops.largest_component(self, connectivity, threads=threads)
+
+    def fill_holes(self, max_area: float | None = None, connectivity: Literal[4, 8] = 4,
+                   *, threads: int | None = None) -> RLEBatch:
+        """Holes (of at most ``max_area`` pixels) filled: :func:`turborle.fill_holes`."""
+        from turborle import ops
+
+        return ops.fill_holes(self, max_area, connectivity, threads=threads)
+
+    def remove_small_islands(self, min_area: float, connectivity: Literal[4, 8] = 8,
+                             *, threads: int | None = None) -> RLEBatch:
+        """Components under ``min_area`` pixels removed: :func:`turborle.remove_small_islands`."""
+        from turborle import ops
+
+        return ops.remove_small_islands(self, min_area, connectivity, threads=threads)
+
+    def remove_small_regions(
+        self, area_thresh: float, mode: Literal["holes", "islands"], *, threads: int | None = None
+    ) -> tuple[RLEBatch, npt.NDArray[np.bool_]]:
+        """segment-anything's small-region removal: :func:`turborle.remove_small_regions`."""
+        from turborle import ops
+
+        return ops.remove_small_regions(self, area_thresh, mode, threads=threads)
+
+    def dilate(self, size: int = 3, shape: Literal["square", "cross", "disk"] = "square",
+               *, threads: int | None = None) -> RLEBatch:
+        """Binary dilation: :func:`turborle.dilate`."""
+        from turborle import ops
+
+        return ops.dilate(self, size, shape, threads=threads)
+
+    def erode(self, size: int = 3, shape: Literal["square", "cross", "disk"] = "square",
+              *, threads: int | None = None) -> RLEBatch:
+        """Binary erosion: :func:`turborle.erode`."""
+        from turborle import ops
+
+        return ops.erode(self, size, shape, threads=threads)
+
+    def opening(self, size: int = 3, shape: Literal["square", "cross", "disk"] = "square",
+                *, threads: int | None = None) -> RLEBatch:
+        """Binary opening: :func:`turborle.opening`."""
+        from turborle import ops
+
+        return ops.opening(self, size, shape, threads=threads)
+
+    def closing(self, size: int = 3, shape: Literal["square", "cross", "disk"] = "square",
+                *, threads: int | None = None) -> RLEBatch:
+        """Binary closing: :func:`turborle.closing`."""
+        from turborle import ops
+
+        return ops.closing(self, size, shape, threads=threads)
+
+    def crop(self, box: npt.ArrayLike, *, threads: int | None = None) -> RLEBatch:
+        """Masks cropped to ``[x, y, width, height]`` (one box or one per mask): :func:`turborle.crop`."""
+        from turborle import ops
+
+        return ops.crop(self, box, threads=threads)
+
+    def pad(self, top: int = 0, bottom: int = 0, left: int = 0, right: int = 0,
+            *, threads: int | None = None) -> RLEBatch:
+        """Background added around every mask: :func:`turborle.pad`."""
+        from turborle import ops
+
+        return ops.pad(self, top, bottom, left, right, threads=threads)
+
+    def flip(self, axis: int, *, threads: int | None = None) -> RLEBatch:
+        """``np.flip`` of every mask: :func:`turborle.flip`."""
+        from turborle import ops
+
+        return ops.flip(self, axis, threads=threads)
+
+    def transpose(self, *, threads: int | None = None) -> RLEBatch:
+        """Every mask transposed: :func:`turborle.transpose`."""
+        from turborle import ops
+
+        return ops.transpose(self, threads=threads)
+
+    def rot90(self, k: int = 1, *, threads: int | None = None) -> RLEBatch:
+        """``np.rot90`` of every mask: :func:`turborle.rot90`."""
+        from turborle import ops
+
+        return ops.rot90(self, k, threads=threads)
+
+    def resize(self, size: tuple[int, int], *, threads: int | None = None) -> RLEBatch:
+        """Nearest-exact resampling to ``(height, width)``: :func:`turborle.resize`."""
+        from turborle import ops
+
+        return ops.resize(self, size, threads=threads)
+
+    def to_polygons(self, tolerance: float = 0.0, connectivity: Literal[4, 8] = 8,
+                    *, threads: int | None = None) -> list[list[npt.NDArray[np.int64]]]:
+        """Rings along pixel edges per component: :func:`turborle.to_polygons`."""
+        from turborle import ops
+
+        return ops.to_polygons(self, tolerance, connectivity, threads=threads)
+
 
 def _batch(masks: BatchLike, what: str = "batch") -> _core.RLEs:
     if isinstance(masks, RLEBatch):

@@ -204,6 +204,41 @@ def polygon_seeds() -> list[bytes]:
     return seeds
 
 
+def ops_seeds() -> list[bytes]:
+    # flags, p0..p7, h, w, counts (one byte each): see fuzz_ops.cpp.
+    seeds = []
+    shapes = [(0, 4), (4, 0), (1, 1), (1, 9), (9, 1), (7, 5), (16, 16), (24, 20), (40, 3)]
+    for k, (h, w) in enumerate(shapes):
+        total = h * w
+        rng = (k * 7919 + 13) % 251
+        counts = []
+        left = total
+        while left > 0 and len(counts) < 120:
+            c = 1 + (rng * (len(counts) + 3)) % max(1, min(left, 9))
+            counts.append(min(c, left))
+            left -= counts[-1]
+        for flags in (0, 1 | 2, 4, 8 | 2, 16):
+            params = bytes([(k * 5 + flags) % 256, 3 + k, 1, 2, 5, 4, 9 + k, 7 + flags])
+            seeds.append(u8(flags) + params + u8(h) + u8(w) + bytes(min(c, 255) for c in counts))
+    # a checkerboard column pattern and zero-length runs
+    seeds.append(u8(2) + bytes(8) + u8(6) + u8(6) + bytes([1] * 36))
+    seeds.append(u8(0) + bytes([2, 5, 0, 0, 3, 3, 6, 6]) + u8(5) + u8(5) + bytes([3, 0, 2, 0, 0, 4, 1, 0, 6]))
+    return seeds
+
+
+def rings_seeds() -> list[bytes]:
+    # flags, h (u16), w (u16), coordinates: see fuzz_rings.cpp.
+    seeds = []
+    square = [1, 1, 5, 1, 5, 4, 1, 4]
+    hole = [2, 2, 2, 3, 3, 3, 3, 2]
+    for flags in (1, 1 | 4, 1 | 16, 1 | 4 | 16):
+        seeds.append(u8(flags) + u16(6) + u16(7) + bytes((v * 4) & 0xFF for v in square + hole))
+    for flags in (0, 3, 3 | 32):
+        seeds.append(u8(flags) + u16(9) + u16(11) + b"".join(f64(v) for v in [0.5, 0.25, 8.75, 1.5, 3.3, 7.9, -2, 4, 12.5, 6.5]))
+    seeds.append(u8(2) + u16(40) + u16(30) + b"".join(u16(v * 64) for v in [3, 3, 25, 3, 25, 35, 3, 35, 10, 10, 18, 10, 18, 20]))
+    return seeds
+
+
 def main() -> None:
     sets = {
         "fuzz_coco_string": coco_seeds(),
@@ -211,6 +246,8 @@ def main() -> None:
         "fuzz_decode": decode_seeds(),
         "fuzz_fal": fal_seeds(),
         "fuzz_polygon": polygon_seeds(),
+        "fuzz_ops": ops_seeds(),
+        "fuzz_rings": rings_seeds(),
     }
     for name, seeds in sets.items():
         folder = HERE / "corpus" / name
