@@ -53,6 +53,37 @@ def test_convert_fal_response_needs_size(tmp_path, masks):
     assert np.array_equal(turborle.decode(got), masks[:3])
 
 
+@pytest.mark.parametrize("flags", [["--fill-holes"], ["--fill-holes", "3"], ["--remove-small", "5"],
+                                   ["--fill-holes", "--remove-small", "5"]])
+def test_convert_cleans_masks_like_scipy(tmp_path, masks, flags):
+    ndimage = pytest.importorskip("scipy.ndimage")
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(turborle.encode(masks).to_coco()))
+    r = _run("convert", str(src), "-", "--to", "coco", *flags)
+    assert r.returncode == 0, r.stderr
+    got = turborle.decode(turborle.from_coco(json.loads(r.stdout)))
+    expected = masks.copy()
+    for m in expected:
+        if "--fill-holes" in flags:  # background regions off the border (4-connected)
+            i = flags.index("--fill-holes") + 1
+            limit = int(flags[i]) if i < len(flags) and flags[i].isdigit() else None
+            labels, n = ndimage.label(~m)
+            border = set(np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0],
+                                                   labels[:, -1]])))
+            sizes = np.bincount(labels.ravel(), minlength=n + 1)
+            for k in range(1, n + 1):
+                if k not in border and (limit is None or sizes[k] <= limit):
+                    m[labels == k] = True
+        if "--remove-small" in flags:
+            labels, n = ndimage.label(m, structure=np.ones((3, 3)))
+            sizes = np.bincount(labels.ravel(), minlength=n + 1)
+            for k in range(1, n + 1):
+                if sizes[k] < 5:
+                    m[labels == k] = False
+    assert np.array_equal(got, expected)
+    assert not np.array_equal(expected, masks)  # the flags did change something
+
+
 def test_failed_convert_keeps_existing_output(tmp_path):
     src, out = tmp_path / "bad.json", tmp_path / "out.json"
     src.write_text(json.dumps([{"size": [2, 2], "counts": "04"}, {"size": [2, 2], "counts": "0 1"}]))
@@ -208,6 +239,7 @@ def _with_blocked_module(module, *args):
     ("not json", ["serve", "--faults", "{file}"], "Expecting value"),
     ('{"nowhere": []}', ["serve", "--faults", "{file}"], "unknown fault route"),
     (None, ["frobnicate"], "invalid choice"),
+    ("[]", ["convert", "{file}", "-", "--to", "coco", "--remove-small", "-3"], "whole number"),
 ])
 def test_user_errors_are_one_line(tmp_path, content, args, expected):
     path = tmp_path / "input.json"

@@ -41,7 +41,23 @@ def register(subparsers: Any) -> None:
                       "text")
     conv.add_argument("--start-base", type=int, choices=[0, 1], default=1,
                       help="index of the first pixel in fal text (default 1)")
+    conv.add_argument("--fill-holes", nargs="?", type=_area, const=-1, default=None,
+                      metavar="AREA", help="fill each mask's holes (background regions not "
+                      "touching the border), only those of at most AREA pixels if given")
+    conv.add_argument("--remove-small", type=_area, default=None, metavar="AREA",
+                      help="remove the 8-connected islands of fewer than AREA pixels")
     conv.set_defaults(handler=convert, extra="cli")
+
+
+def _area(text: str) -> int:
+    """A pixel count for ``--fill-holes``/``--remove-small``."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number of pixels >= 0, got {text!r}")
+    return value
 
 
 def parse_size(text: str) -> tuple[int, int]:
@@ -201,6 +217,18 @@ def _chunks(items: Iterator[Any], n: int) -> Iterator[tuple[int, list[Any]]]:
         yield start, chunk
 
 
+def _clean(batch: Any, args: argparse.Namespace) -> Any:
+    """Apply ``--fill-holes`` then ``--remove-small``, the order of segment-anything's
+    post-processing (holes, then islands)."""
+    from turborle import ops
+
+    if args.fill_holes is not None:
+        batch = ops.fill_holes(batch, None if args.fill_holes < 0 else args.fill_holes)
+    if args.remove_small:
+        batch = ops.remove_small_islands(batch, args.remove_small)
+    return batch
+
+
 def convert(args: argparse.Namespace) -> int:
     """Convert ``args.input`` to ``args.output`` (see :func:`register` for the flags)."""
     from tqdm import tqdm
@@ -230,7 +258,7 @@ def convert(args: argparse.Namespace) -> int:
                         raise
                     raise ValueError(f"in items {start} to {start + len(chunk) - 1} of the "
                                      f"input: {exc}") from None
-                writer.write(batch)
+                writer.write(_clean(batch, args))
                 if total:
                     bar.update(src.tell() - bar.n)
         writer.close()
