@@ -17,8 +17,14 @@ namespace turborle {
 
 namespace {
 
-int64_t clamp128(__int128 v, int64_t lo, int64_t hi) {
-  return static_cast<int64_t>(v < lo ? lo : (v > hi ? hi : v));
+int64_t clamp(int64_t v, int64_t lo, int64_t hi) { return v < lo ? lo : (v > hi ? hi : v); }
+
+// start + size (size >= 0) clamped to [lo, hi], without overflowing int64.
+int64_t clamp_end(int64_t start, int64_t size, int64_t lo, int64_t hi) {
+  if (start >= hi) return hi;
+  const uint64_t room = static_cast<uint64_t>(hi) - static_cast<uint64_t>(start);  // > 0
+  if (static_cast<uint64_t>(size) >= room) return hi;
+  return clamp(start + size, lo, hi);  // start + size < hi: no overflow
 }
 
 std::string box_text(const int64_t* box) {
@@ -194,10 +200,10 @@ Batch crop(BatchView b, const int64_t* boxes, bool per_mask, const Config& cfg) 
         throw std::invalid_argument("crop box " + box_text(box) +
                                     " (x, y, width, height) has a negative size");
       const int64_t W = static_cast<int64_t>(r.w), H = static_cast<int64_t>(r.h);
-      x0 = clamp128(box[0], 0, W);
-      x1 = clamp128((__int128)box[0] + box[2], 0, W);
-      y0 = clamp128(box[1], 0, H);
-      y1 = clamp128((__int128)box[1] + box[3], 0, H);
+      x0 = clamp(box[0], 0, W);
+      x1 = clamp_end(box[0], box[2], 0, W);
+      y0 = clamp(box[1], 0, H);
+      y1 = clamp_end(box[1], box[3], 0, H);
       if ((x0 == x1 || y0 == y1) && box[2] > 0 && box[3] > 0)
         throw std::invalid_argument("crop box " + box_text(box) + " lies outside the " +
                                     std::to_string(r.h) + "x" + std::to_string(r.w) + " mask");

@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "portable.hpp"
 #include "ops.hpp"
 #include "spans.hpp"
 
@@ -199,12 +200,18 @@ void window(const Columns& in, uint64_t left, uint64_t right, bool dilate, Scrat
   builder.finish();
 }
 
-// Largest a with a^2 + d^2 <= r^2.
+// a * a <= p * q, exactly (128-bit products).
+bool square_at_most(uint64_t a, uint64_t p, uint64_t q) {
+  const uint64_t ah = mul_high64(a, a), ph = mul_high64(p, q);
+  return ah < ph || (ah == ph && a * a <= p * q);
+}
+
+// Largest a with a^2 + d^2 <= r^2 (d <= r), i.e. a^2 <= (r - d)(r + d).
 uint64_t disk_extent(uint64_t r, uint64_t d) {
-  const unsigned __int128 v = (unsigned __int128)r * r - (unsigned __int128)d * d;
-  uint64_t a = static_cast<uint64_t>(std::sqrt(static_cast<long double>(v)));
-  while ((unsigned __int128)a * a > v) --a;
-  while ((unsigned __int128)(a + 1) * (a + 1) <= v) ++a;
+  const uint64_t p = r - d, q = r + d;  // r <= kMaxPixels: no overflow
+  uint64_t a = static_cast<uint64_t>(std::sqrt(static_cast<long double>(p) * q));
+  while (a > 0 && !square_at_most(a, p, q)) --a;
+  while (square_at_most(a + 1, p, q)) ++a;
   return a;
 }
 

@@ -230,15 +230,11 @@ void trace_mask(RleRef r, const Columns& c, int connectivity, double tolerance, 
       }
       i = next[i];
     } while (i != start);
-    // Start at the first vertex in row-major order; the sign of the area tells a hole.
+    // Start at the first vertex in row-major order. Its two edges go right and down (nothing
+    // lies above it or left of it on its row); the ring turns the way of the first edge, so
+    // that edge tells a hole (first edge down: negative signed area) from an outer ring.
     std::rotate(xy.begin(), xy.begin() + 2 * at_first, xy.end());
-    __int128 area2 = 0;
-    const size_t k = xy.size() / 2;
-    for (size_t t = 0; t < k; ++t) {
-      const size_t u = (t + 1) % k;
-      area2 += (__int128)xy[2 * t] * xy[2 * u + 1] - (__int128)xy[2 * u] * xy[2 * t + 1];
-    }
-    ring.hole = area2 < 0;
+    ring.hole = xy[3] != xy[1];
     ring.first = first;
     ring.xy = std::move(xy);
     rings.push_back(std::move(ring));

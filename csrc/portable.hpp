@@ -22,6 +22,8 @@ inline int clz64(uint64_t x) {
   return 63 - static_cast<int>(i);
 }
 inline int popcount64(uint64_t x) { return static_cast<int>(__popcnt64(x)); }
+// The high 64 bits of the 128-bit product a * b.
+inline uint64_t mul_high64(uint64_t a, uint64_t b) { return __umulh(a, b); }
 }  // namespace turborle
 #else
 #define TURBORLE_NOINLINE __attribute__((noinline))
@@ -33,6 +35,10 @@ namespace turborle {
 inline int ctz64(uint64_t x) { return __builtin_ctzll(x); }
 inline int clz64(uint64_t x) { return __builtin_clzll(x); }
 inline int popcount64(uint64_t x) { return __builtin_popcountll(x); }
+// The high 64 bits of the 128-bit product a * b.
+inline uint64_t mul_high64(uint64_t a, uint64_t b) {
+  return static_cast<uint64_t>((static_cast<unsigned __int128>(a) * b) >> 64);
+}
 }  // namespace turborle
 #endif
 
