@@ -35,10 +35,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for path in (ROOT / "src", ROOT):
-    if path == ROOT or any((path / "turborle").glob("_core*")):
-        if str(path) not in sys.path:
-            sys.path.insert(0, str(path))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+if __name__ == "__main__":  # run as a script: an in-place build in src/ is the one measured
+    from benchmarks import in_place_source
+
+    if in_place_source() is not None:
+        sys.path.insert(0, str(in_place_source()))
 
 from benchmarks import suite  # noqa: E402
 

@@ -44,6 +44,7 @@ ROOT = HERE.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from benchmarks import in_place_source  # noqa: E402
 from benchmarks.suite import GROUPS  # noqa: E402
 
 PACKAGES = ["turborle", "pycocotools", "rlemasklib", "hotcoco", "faster-coco-eval",
@@ -135,10 +136,10 @@ def child_env(mode: str, budget: float, threads: str, only: str = "", groups: st
               corpora: str = "", turborle: Path | None = None,
               threads_compared: bool = False, one_thread: bool = True) -> dict[str, str]:
     env = dict(os.environ)
-    src = ROOT / "src"
+    src = in_place_source()
     if turborle is not None:  # another build: its source tree first
         paths = [str(turborle), str(ROOT)]
-    elif any((src / "turborle").glob("_core*")):  # an in-place build: use the source tree
+    elif src is not None:  # an in-place build: use the source tree
         paths = [str(src), str(ROOT)]
     else:
         paths = [str(ROOT)]

@@ -524,3 +524,12 @@ def test_numpy_parts_import_without_hypothesis() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120, check=False)
     assert done.returncode == 0, done.stderr
+
+
+def test_lazy_names_of_turborle_testing_are_the_strategies_module_names():
+    import turborle.testing as testing
+    from turborle.testing import _STRATEGIES, strategies
+
+    assert sorted(_STRATEGIES) == sorted(strategies.__all__)
+    for name in _STRATEGIES:
+        assert getattr(testing, name) is getattr(strategies, name)

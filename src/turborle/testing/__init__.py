@@ -41,21 +41,11 @@ if TYPE_CHECKING:
         rle_counts,
     )
 
-_STRATEGIES = (
-    "COCO_REASONS",
-    "FAL_REASONS",
-    "boxes",
-    "coco_dicts",
-    "coco_masks",
-    "fal_strings",
-    "malformed_coco_strings",
-    "malformed_fal_strings",
-    "masks",
-    "polygons",
-    "rle_batches",
-    "rle_batches_and_masks",
-    "rle_counts",
-)
+# strategies.__all__, named here so that the names resolve without importing hypothesis
+# (tests/test_strategies.py checks the two lists agree)
+_STRATEGIES = ("COCO_REASONS", "FAL_REASONS", "boxes", "coco_dicts", "coco_masks", "fal_strings",
+               "malformed_coco_strings", "malformed_fal_strings", "masks", "polygons",
+               "rle_batches", "rle_batches_and_masks", "rle_counts")
 
 __all__ = ["generators", "reference", "runs", "strategies", *_STRATEGIES]
 
