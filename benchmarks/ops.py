@@ -50,8 +50,13 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-sys.path.insert(0, str(HERE.parent / "src"))
+if str(HERE.parent) not in sys.path:
+    sys.path.insert(0, str(HERE.parent))
+if __name__ == "__main__":  # run as a script: an in-place build in src/ is the one measured
+    from benchmarks import in_place_source
+
+    if in_place_source() is not None:
+        sys.path.insert(0, str(in_place_source()))
 
 import turborle  # noqa: E402
 from benchmarks.masks import sam_like_masks  # noqa: E402

@@ -5,6 +5,7 @@
 //     i.e. the run boundaries of the column-major stream; bucketed by column they give the
 //     counts directly. The mask is read once, in memory order, and never transposed;
 //   * any other strides are gathered a block of columns at a time into a small tile.
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -99,7 +100,9 @@ Batch encode(const MaskView& v, const Config& cfg) {
   // About a tenth of a nanosecond per pixel (SIMD compares), more for other layouts.
   const int threads = threads_for(cfg.threads, v.n * v.h * v.w / 8);
   const Kernels& k = kernels(cfg.isa);
-  return build_batch(v.n, threads, [](size_t) { return size_t(0); }, [&](size_t i, Counts& out, uint64_t& h, uint64_t& w) {
+  // Small masks reserve their worst case (a run per pixel) so their counts never regrow.
+  const size_t hint = static_cast<size_t>(std::min<uint64_t>(v.h * v.w + 1, 1024));
+  return build_batch(v.n, threads, [&](size_t) { return hint; }, [&](size_t i, Counts& out, uint64_t& h, uint64_t& w) {
     thread_local std::vector<uint8_t> tile;
     encode_one(v, v.data + static_cast<int64_t>(i) * v.stride_n, k, out, tile);
     h = v.h;

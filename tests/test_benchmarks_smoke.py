@@ -10,6 +10,7 @@ skipped; pytest-benchmark is not needed.
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
 
@@ -270,3 +271,21 @@ def test_history_and_readme(tmp_path):
     readme.write_text(f"a\n{run.README_START}\nold\n{run.README_END}\nb\n")
     assert run.update_readme(readme, "new table")
     assert readme.read_text() == f"a\n{run.README_START}\nnew table\n{run.README_END}\nb\n"
+
+
+def test_importing_the_benchmarks_leaves_sys_path_alone():
+    # benchmarks/ops.py once put src/ first on sys.path at import: processes spawned later
+    # in the test session imported the uncompiled source tree instead of the installed build.
+    script = f"""
+import sys
+from collections import Counter
+sys.path.insert(0, {str(ROOT)!r})
+before = Counter(sys.path)
+import benchmarks.ops, benchmarks.profile_case, benchmarks.run, benchmarks.small_calls
+import benchmarks.cocoeval, benchmarks.dataset_bench
+print(sorted(Counter(sys.path) - before))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -41,9 +41,12 @@ from typing import Any, Callable
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
-for path in (ROOT, ROOT / "src"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+from benchmarks import in_place_source  # noqa: E402
+
+if in_place_source() is not None:  # a script: an in-place build in src/ is the one measured
+    sys.path.insert(0, str(in_place_source()))
 
 import torch  # noqa: E402
 

@@ -627,15 +627,16 @@ def to_objects(RLEs rles not None, threads=None, bint text=False):
     return _dicts(rles.batch, _config(threads), text)
 
 
-def encode(masks, threads=None, bint objects=False):
+def encode(masks, threads=None, bint objects=False, bint hwn=False):
     """(n, h, w) array of any strides, bool or integer (nonzero = foreground) -> RLEs, or
-    (objects) COCO dicts."""
+    (objects) COCO dicts. hwn: the array is pycocotools' (h, w, n) or one (h, w) mask."""
     cdef cnp.ndarray arr = masks
-    if arr.ndim != 3:
-        raise ValueError(f"encode expects an (n, h, w) array, got {arr.ndim} dimensions")
-    if arr.dtype == np.bool_ or arr.dtype == np.int8:
-        arr = arr.view(np.uint8)
-    elif arr.dtype != np.uint8:
+    if arr.ndim != 3 and not (hwn and arr.ndim == 2):
+        raise ValueError(f"encode expects an ({'h, w, n' if hwn else 'n, h, w'}) array, got "
+                         f"{arr.ndim} dimensions")
+    cdef int kind = cnp.PyArray_TYPE(arr)
+    if kind != cnp.NPY_UINT8 and kind != cnp.NPY_BOOL and kind != cnp.NPY_INT8:
+        # (1-byte masks are read in place: the core takes any nonzero byte as foreground)
         if arr.dtype.kind in "fc":
             raise TypeError(
                 f"masks must be bool or integer, got {arr.dtype}: threshold probabilities or "
@@ -646,12 +647,24 @@ def encode(masks, threads=None, bint objects=False):
         arr = (arr != 0).view(np.uint8)  # a copy: only 1-byte masks are read in place
     cdef MaskView v
     v.data = <const uint8_t*> cnp.PyArray_DATA(arr)
-    v.n, v.h, v.w = arr.shape[0], arr.shape[1], arr.shape[2]
-    v.stride_n, v.stride_y, v.stride_x = arr.strides[0], arr.strides[1], arr.strides[2]
+    cdef cnp.npy_intp* shape = cnp.PyArray_DIMS(arr)
+    cdef cnp.npy_intp* strides = cnp.PyArray_STRIDES(arr)
+    if not hwn:
+        v.n, v.h, v.w = shape[0], shape[1], shape[2]
+        v.stride_n, v.stride_y, v.stride_x = strides[0], strides[1], strides[2]
+    else:
+        v.h, v.w = shape[0], shape[1]
+        v.stride_y, v.stride_x = strides[0], strides[1]
+        v.n, v.stride_n = 1, 0
+        if arr.ndim == 3:
+            v.n, v.stride_n = shape[2], strides[2]
     cdef Config cfg = _config(threads)
     cdef Batch b
-    with nogil:
+    if v.n * v.h * v.w < 8192:  # a few microseconds of work: cheaper than releasing the GIL
         b = cpp.encode(v, cfg)
+    else:
+        with nogil:
+            b = cpp.encode(v, cfg)
     return _result(b, objects, cfg)
 
 

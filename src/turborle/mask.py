@@ -64,9 +64,9 @@ def encode(bimask: npt.NDArray[Any]) -> RLEs:
     """
     arr = np.asarray(bimask)
     if arr.ndim == 3:
-        return _core.encode(arr.transpose(2, 0, 1), objects=True)
+        return _core.encode(arr, objects=True, hwn=True)
     if arr.ndim == 2:
-        return _core.encode(arr[np.newaxis], objects=True)[0]
+        return _core.encode(arr, objects=True, hwn=True)[0]
     raise ValueError(f"encode expects an (h, w) or (h, w, n) array, got shape {arr.shape}")
 
 
