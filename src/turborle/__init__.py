@@ -19,7 +19,6 @@ from turborle.batch import (
     concat,
     decode,
     encode,
-    from_arrow,
     from_coco,
     iou,
     merge,
@@ -49,6 +48,14 @@ try:
     __version__ = version("turborle")
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0+local"
+
+
+def from_arrow(array: Any, *, threads: int | None = None) -> RLEBatch:
+    """An ``RLEBatch`` from an Arrow column of masks (needs pyarrow: ``turborle[arrow]``; see
+    ``turborle.arrow.from_arrow``)."""
+    from turborle.arrow import from_arrow as from_column
+
+    return from_column(array, threads=threads)
 
 
 def read_parquet(path: str | os.PathLike[str], *, columns: list[str] | None = None) -> Any:

@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from turborle import _core
+from turborle._mask_ops import MaskOps
 
 __all__ = [
     "RLEBatch",
@@ -25,7 +26,6 @@ __all__ = [
     "concat",
     "decode",
     "encode",
-    "from_arrow",
     "from_coco",
     "iou",
     "merge",
@@ -35,7 +35,7 @@ CocoObject = dict[str, Any]
 BatchLike = Union["RLEBatch", Sequence[CocoObject]]
 
 
-class RLEBatch:
+class RLEBatch(MaskOps):
     """An immutable batch of run-length encoded masks.
 
     Parameters
@@ -149,11 +149,10 @@ class RLEBatch:
         return f"<RLEBatch: {shown}, {len(self.counts)} counts, {self.nbytes} bytes>"
 
     # -- conversions ------------------------------------------------------------------------
-    def to_fal(self, start_base: int = 1, order: Literal["C", "F"] = "C") -> list[str]:
+    def to_fal(self, start_base: int = 1, order: Literal["C", "F"] = "C",
+               *, threads: int | None = None) -> list[str]:
         """fal / Kaggle ``start length`` text, one string per mask (see ``from_fal``)."""
-        from turborle.dialects import to_fal
-
-        return to_fal(self, start_base, order)
+        return _core.to_fal(self._rles, fal_start_base(start_base), fal_order(order), threads)
 
     def to_arrow(self, counts: Literal["string", "list"] = "string", *,
                  threads: int | None = None) -> Any:
@@ -162,123 +161,27 @@ class RLEBatch:
         ``counts="string"``: COCO compressed strings; ``"list"``: the run lengths, shared with
         this batch without a copy.
         """
-        from turborle.arrow import to_arrow
+        from turborle._arrow_columns import rles_to_arrow  # (needs pyarrow)
 
-        return to_arrow(self, counts, threads=threads)
+        return rles_to_arrow(self._rles, counts, threads)
 
     def to_coco(self, *, threads: int | None = None) -> list[CocoObject]:
         """``[{"size": [h, w], "counts": str}, ...]``, ready for ``json.dumps``."""
         return _core.to_objects(self._rles, threads, text=True)
 
-    # -- mask operations (turborle.ops; each method calls the function of the same name) ----
-    def connected_components(
-        self, connectivity: Literal[4, 8] = 8, *, threads: int | None = None
-    ) -> tuple[RLEBatch, npt.NDArray[np.int64]]:
-        """Every component as a mask, and the mask each came from: :func:`turborle.connected_components`."""
-        from turborle import ops
 
-        return ops.connected_components(self, connectivity, threads=threads)
+def fal_order(order: str) -> bool:
+    """Whether fal text is read or written row-major ('C', fal's) rather than 'F'."""
+    if order not in ("C", "F"):
+        raise ValueError(f"order must be 'C' (row-major, fal's) or 'F' (column-major), got {order!r}")
+    return order == "C"
 
-    def largest_component(self, connectivity: Literal[4, 8] = 8,
-                          *, threads: int | None = None) -> RLEBatch:
-        """The largest component of each mask: :func:`turborle.largest_component`."""
-        from turborle import ops
 
-        return ops.largest_component(self, connectivity, threads=threads)
-
-    def fill_holes(self, max_area: float | None = None, connectivity: Literal[4, 8] = 4,
-                   *, threads: int | None = None) -> RLEBatch:
-        """Holes (of at most ``max_area`` pixels) filled: :func:`turborle.fill_holes`."""
-        from turborle import ops
-
-        return ops.fill_holes(self, max_area, connectivity, threads=threads)
-
-    def remove_small_islands(self, min_area: float, connectivity: Literal[4, 8] = 8,
-                             *, threads: int | None = None) -> RLEBatch:
-        """Components under ``min_area`` pixels removed: :func:`turborle.remove_small_islands`."""
-        from turborle import ops
-
-        return ops.remove_small_islands(self, min_area, connectivity, threads=threads)
-
-    def remove_small_regions(
-        self, area_thresh: float, mode: Literal["holes", "islands"], *, threads: int | None = None
-    ) -> tuple[RLEBatch, npt.NDArray[np.bool_]]:
-        """segment-anything's small-region removal: :func:`turborle.remove_small_regions`."""
-        from turborle import ops
-
-        return ops.remove_small_regions(self, area_thresh, mode, threads=threads)
-
-    def dilate(self, size: int = 3, shape: Literal["square", "cross", "disk"] = "square",
-               *, threads: int | None = None) -> RLEBatch:
-        """Binary dilation: :func:`turborle.dilate`."""
-        from turborle import ops
-
-        return ops.dilate(self, size, shape, threads=threads)
-
-    def erode(self, size: int = 3, shape: Literal["square", "cross", "disk"] = "square",
-              *, threads: int | None = None) -> RLEBatch:
-        """Binary erosion: :func:`turborle.erode`."""
-        from turborle import ops
-
-        return ops.erode(self, size, shape, threads=threads)
-
-    def opening(self, size: int = 3, shape: Literal["square", "cross", "disk"] = "square",
-                *, threads: int | None = None) -> RLEBatch:
-        """Binary opening: :func:`turborle.opening`."""
-        from turborle import ops
-
-        return ops.opening(self, size, shape, threads=threads)
-
-    def closing(self, size: int = 3, shape: Literal["square", "cross", "disk"] = "square",
-                *, threads: int | None = None) -> RLEBatch:
-        """Binary closing: :func:`turborle.closing`."""
-        from turborle import ops
-
-        return ops.closing(self, size, shape, threads=threads)
-
-    def crop(self, box: npt.ArrayLike, *, threads: int | None = None) -> RLEBatch:
-        """Masks cropped to ``[x, y, width, height]`` (one box or one per mask): :func:`turborle.crop`."""
-        from turborle import ops
-
-        return ops.crop(self, box, threads=threads)
-
-    def pad(self, top: int = 0, bottom: int = 0, left: int = 0, right: int = 0,
-            *, threads: int | None = None) -> RLEBatch:
-        """Background added around every mask: :func:`turborle.pad`."""
-        from turborle import ops
-
-        return ops.pad(self, top, bottom, left, right, threads=threads)
-
-    def flip(self, axis: int, *, threads: int | None = None) -> RLEBatch:
-        """``np.flip`` of every mask: :func:`turborle.flip`."""
-        from turborle import ops
-
-        return ops.flip(self, axis, threads=threads)
-
-    def transpose(self, *, threads: int | None = None) -> RLEBatch:
-        """Every mask transposed: :func:`turborle.transpose`."""
-        from turborle import ops
-
-        return ops.transpose(self, threads=threads)
-
-    def rot90(self, k: int = 1, *, threads: int | None = None) -> RLEBatch:
-        """``np.rot90`` of every mask: :func:`turborle.rot90`."""
-        from turborle import ops
-
-        return ops.rot90(self, k, threads=threads)
-
-    def resize(self, size: tuple[int, int], *, threads: int | None = None) -> RLEBatch:
-        """Nearest-exact resampling to ``(height, width)``: :func:`turborle.resize`."""
-        from turborle import ops
-
-        return ops.resize(self, size, threads=threads)
-
-    def to_polygons(self, tolerance: float = 0.0, connectivity: Literal[4, 8] = 8,
-                    *, threads: int | None = None) -> list[list[npt.NDArray[np.int64]]]:
-        """Rings along pixel edges per component: :func:`turborle.to_polygons`."""
-        from turborle import ops
-
-        return ops.to_polygons(self, tolerance, connectivity, threads=threads)
+def fal_start_base(start_base: Any) -> int:
+    """The index of the first pixel in fal text: 0 or 1."""
+    if isinstance(start_base, bool) or start_base not in (0, 1):
+        raise ValueError(f"start_base must be 0 or 1, got {start_base!r}")
+    return int(start_base)
 
 
 def _batch(masks: BatchLike, what: str = "batch") -> _core.RLEs:
@@ -287,7 +190,7 @@ def _batch(masks: BatchLike, what: str = "batch") -> _core.RLEs:
     if isinstance(masks, (list, tuple)):
         return _core.from_objects(list(masks))
     if _is_arrow(masks):  # an Arrow column of masks: parsed from its buffers in place
-        from turborle.arrow import rles_of
+        from turborle._arrow_columns import rles_of
 
         return rles_of(masks)
     raise TypeError(f"{what} must be an RLEBatch, a list of COCO RLE dicts or an Arrow column "
@@ -299,13 +202,6 @@ def _is_arrow(obj: Any) -> bool:
     never imported, obj cannot be one)."""
     pa = sys.modules.get("pyarrow")
     return pa is not None and isinstance(obj, (pa.Array, pa.ChunkedArray))
-
-
-def from_arrow(array: Any, *, threads: int | None = None) -> RLEBatch:
-    """An ``RLEBatch`` from an Arrow column of masks (see ``turborle.arrow.from_arrow``)."""
-    from turborle.arrow import from_arrow as from_arrow_column
-
-    return from_arrow_column(array, threads=threads)
 
 
 def _array(masks: Any) -> npt.NDArray[Any]:

@@ -13,24 +13,12 @@ from collections.abc import Sequence
 from typing import Any, Literal, Union
 
 from turborle import _core
-from turborle.batch import RLEBatch, from_coco
+from turborle.batch import RLEBatch, fal_order, fal_start_base, from_coco
 
 __all__ = ["from_any", "from_fal", "to_fal"]
 
 Dialect = Literal["coco", "coco_uncompressed", "fal"]
 FalText = Union[str, bytes]
-
-
-def _order(order: str) -> bool:
-    if order not in ("C", "F"):
-        raise ValueError(f"order must be 'C' (row-major, fal's) or 'F' (column-major), got {order!r}")
-    return order == "C"
-
-
-def _base(start_base: Any) -> int:
-    if isinstance(start_base, bool) or start_base not in (0, 1):
-        raise ValueError(f"start_base must be 0 or 1, got {start_base!r}")
-    return int(start_base)
 
 
 def from_fal(
@@ -71,14 +59,14 @@ def from_fal(
         raise TypeError(f"rle must be fal text (str or bytes) or a list of them, got "
                         f"{type(rle).__name__}")
     return RLEBatch._wrap(
-        _core.from_fal(texts, height, width, _base(start_base), _order(order), threads)
+        _core.from_fal(texts, height, width, fal_start_base(start_base), fal_order(order), threads)
     )
 
 
 def to_fal(batch: RLEBatch, start_base: int = 1, order: Literal["C", "F"] = "C",
            *, threads: int | None = None) -> list[str]:
     """fal / Kaggle ``start length`` text of every mask (see :func:`from_fal`)."""
-    return _core.to_fal(batch._rles, _base(start_base), _order(order), threads)
+    return batch.to_fal(start_base, order, threads=threads)
 
 
 def _fal_like(text: str) -> bool:

@@ -22,7 +22,15 @@ import numpy as np
 import numpy.typing as npt
 
 from turborle import _core
+from turborle._mask_ops import Connectivity, MorphologyOp, Ring, Shape, _int
 from turborle.batch import BatchLike, RLEBatch, _batch
+
+RingLike = Union[npt.ArrayLike, Sequence[float]]
+
+
+def _as_batch(batch: BatchLike) -> RLEBatch:
+    return batch if isinstance(batch, RLEBatch) else RLEBatch._wrap(_batch(batch))
+
 
 __all__ = [
     "closing",
@@ -43,56 +51,6 @@ __all__ = [
     "to_polygons",
     "transpose",
 ]
-
-Connectivity = Literal[4, 8]
-Shape = Literal["square", "cross", "disk"]
-MorphologyOp = Literal["dilate", "erode", "opening", "closing"]
-Ring = npt.NDArray[np.int64]
-RingLike = Union[npt.ArrayLike, Sequence[float]]
-
-_UINT64_MAX = 2**64 - 1
-_MAX_DIM = 2**62
-
-
-def _connectivity(value: object) -> int:
-    if isinstance(value, (bool, np.bool_)) or value not in (4, 8):
-        raise ValueError(f"connectivity must be 4 or 8, got {value!r}")
-    return 4 if value == 4 else 8
-
-
-def _number(value: object, what: str) -> float | int:
-    """An int or a real number >= 0 (not bool, not NaN)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
-    if isinstance(value, (float, np.floating)) and math.isnan(value):
-        raise ValueError(f"{what} must be a number, got NaN")
-    if value < 0:
-        raise ValueError(f"{what} must not be negative, got {value}")
-    return float(value) if isinstance(value, (float, np.floating)) else int(value)
-
-
-def _below(value: object, what: str) -> int:
-    """Threshold T for "area < value" on integer areas: area < T."""
-    v = _number(value, what)
-    return min(math.ceil(v) if not math.isinf(v) else _UINT64_MAX, _UINT64_MAX)
-
-
-def _at_most(value: object, what: str) -> int:
-    """Threshold T for "area <= value" on integer areas: area <= T."""
-    v = _number(value, what)
-    return min(math.floor(v) if not math.isinf(v) else _UINT64_MAX, _UINT64_MAX)
-
-
-def _int(value: object, what: str, low: int = 0, high: int = _MAX_DIM) -> int:
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{what} must be an integer, got {type(value).__name__}")
-    i = int(value)
-    if i < low:
-        raise ValueError(f"{what} must be at least {low}, got {i}")
-    if i > high:
-        raise ValueError(f"{what} = {i} is too large")
-    return i
-
 
 # ---- connected components ----------------------------------------------------------------------
 
@@ -128,8 +86,7 @@ def connected_components(
     >>> turborle.area(parts).tolist(), owner.tolist()
     ([1, 2], [0, 0])
     """
-    rles, owner = _core.connected_components(_batch(batch), _connectivity(connectivity), threads)
-    return RLEBatch._wrap(rles), owner
+    return _as_batch(batch).connected_components(connectivity, threads=threads)
 
 
 def largest_component(
@@ -139,7 +96,7 @@ def largest_component(
 
     Among components of equal area the first in ``scipy.ndimage.label``'s order wins.
     """
-    return RLEBatch._wrap(_core.largest_component(_batch(batch), _connectivity(connectivity), threads))
+    return _as_batch(batch).largest_component(connectivity, threads=threads)
 
 
 def fill_holes(
@@ -164,8 +121,7 @@ def fill_holes(
     threads : int, optional
         Threads to use.
     """
-    limit = _UINT64_MAX if max_area is None else _at_most(max_area, "max_area")
-    return RLEBatch._wrap(_core.fill_holes(_batch(batch), limit, _connectivity(connectivity), threads))
+    return _as_batch(batch).fill_holes(max_area, connectivity, threads=threads)
 
 
 def remove_small_islands(
@@ -176,10 +132,7 @@ def remove_small_islands(
     threads: int | None = None,
 ) -> RLEBatch:
     """Remove the components of fewer than ``min_area`` pixels from each mask."""
-    limit = _below(min_area, "min_area")
-    return RLEBatch._wrap(
-        _core.remove_small_islands(_batch(batch), limit, _connectivity(connectivity), threads)
-    )
+    return _as_batch(batch).remove_small_islands(min_area, connectivity, threads=threads)
 
 
 def remove_small_regions(
@@ -214,24 +167,10 @@ def remove_small_regions(
     changed : ndarray of bool
         Per mask, whether any small region was found (segment-anything's second result).
     """
-    if mode not in ("holes", "islands"):
-        raise ValueError(f"mode must be 'holes' or 'islands', got {mode!r}")
-    limit = _below(area_thresh, "area_thresh")
-    rles, changed = _core.remove_small_regions(_batch(batch), limit, mode == "holes", threads)
-    return RLEBatch._wrap(rles), changed
+    return _as_batch(batch).remove_small_regions(area_thresh, mode, threads=threads)
 
 
 # ---- morphology ------------------------------------------------------------------------------
-
-
-def _morphology(batch: BatchLike, op: MorphologyOp, size: int, shape: Shape,
-                threads: int | None) -> RLEBatch:
-    if shape not in ("square", "cross", "disk"):
-        raise ValueError(f"shape must be 'square', 'cross' or 'disk', got {shape!r}")
-    k = _int(size, "size", low=1)
-    if shape == "disk" and k % 2 == 0:
-        raise ValueError(f"a disk needs an odd size (2 * radius + 1), got {k}")
-    return RLEBatch._wrap(_core.morphology(_batch(batch), op, shape, k, threads))
 
 
 _MORPHOLOGY_DOC = """{summary}
@@ -262,22 +201,22 @@ _MORPHOLOGY_DOC = """{summary}
 
 def dilate(batch: BatchLike, size: int = 3, shape: Shape = "square",
            *, threads: int | None = None) -> RLEBatch:
-    return _morphology(batch, "dilate", size, shape, threads)
+    return _as_batch(batch).dilate(size, shape, threads=threads)
 
 
 def erode(batch: BatchLike, size: int = 3, shape: Shape = "square",
           *, threads: int | None = None) -> RLEBatch:
-    return _morphology(batch, "erode", size, shape, threads)
+    return _as_batch(batch).erode(size, shape, threads=threads)
 
 
 def opening(batch: BatchLike, size: int = 3, shape: Shape = "square",
             *, threads: int | None = None) -> RLEBatch:
-    return _morphology(batch, "opening", size, shape, threads)
+    return _as_batch(batch).opening(size, shape, threads=threads)
 
 
 def closing(batch: BatchLike, size: int = 3, shape: Shape = "square",
             *, threads: int | None = None) -> RLEBatch:
-    return _morphology(batch, "closing", size, shape, threads)
+    return _as_batch(batch).closing(size, shape, threads=threads)
 
 
 dilate.__doc__ = _MORPHOLOGY_DOC.format(summary="Binary dilation.", scipy="binary_dilation")
@@ -311,40 +250,28 @@ def crop(batch: BatchLike, box: npt.ArrayLike, *, threads: int | None = None) ->
     ValueError
         A negative width or height, or a box of positive area that does not meet the image.
     """
-    arr = np.asarray(box)
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind == "f" and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
-            arr = arr.astype(np.int64)
-        else:
-            raise TypeError(f"box must hold integers, got {arr.dtype}")
-    if arr.size and (arr.max() > _MAX_DIM or arr.min() < -_MAX_DIM):
-        raise ValueError("box coordinates must lie within +-2**62")
-    return RLEBatch._wrap(_core.crop(_batch(batch), arr.astype(np.int64), threads))
+    return _as_batch(batch).crop(box, threads=threads)
 
 
 def pad(batch: BatchLike, top: int = 0, bottom: int = 0, left: int = 0, right: int = 0,
         *, threads: int | None = None) -> RLEBatch:
     """Add background rows and columns around every mask (``np.pad`` with zeros)."""
-    return RLEBatch._wrap(_core.pad(_batch(batch), _int(top, "top"), _int(bottom, "bottom"),
-                                    _int(left, "left"), _int(right, "right"), threads))
+    return _as_batch(batch).pad(top, bottom, left, right, threads=threads)
 
 
 def flip(batch: BatchLike, axis: int, *, threads: int | None = None) -> RLEBatch:
     """``np.flip(mask, axis)``: axis 0 (or -2) turns masks upside down, 1 (or -1) mirrors."""
-    a = _int(axis, "axis", low=-2, high=1)
-    return RLEBatch._wrap(_core.flip(_batch(batch), a % 2, threads))
+    return _as_batch(batch).flip(axis, threads=threads)
 
 
 def transpose(batch: BatchLike, *, threads: int | None = None) -> RLEBatch:
     """``mask.T``: an (h, w) mask becomes (w, h)."""
-    return RLEBatch._wrap(_core.transpose(_batch(batch), threads))
+    return _as_batch(batch).transpose(threads=threads)
 
 
 def rot90(batch: BatchLike, k: int = 1, *, threads: int | None = None) -> RLEBatch:
     """``np.rot90(mask, k)``: ``k`` quarter turns counter-clockwise (any integer)."""
-    if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-        raise TypeError(f"k must be an integer, got {type(k).__name__}")
-    return RLEBatch._wrap(_core.rot90(_batch(batch), int(k) % 4, threads))
+    return _as_batch(batch).rot90(k, threads=threads)
 
 
 def resize(batch: BatchLike, size: tuple[int, int], *, threads: int | None = None) -> RLEBatch:
@@ -363,12 +290,7 @@ def resize(batch: BatchLike, size: tuple[int, int], *, threads: int | None = Non
     ValueError
         A size of 0, or of more than ``TURBORLE_MAX_PIXELS`` pixels (default 2**31).
     """
-    try:
-        h, w = size
-    except (TypeError, ValueError):
-        raise TypeError(f"size must be a pair (height, width), got {size!r}") from None
-    hh, ww = _int(h, "height", low=1), _int(w, "width", low=1)
-    return RLEBatch._wrap(_core.resize(_batch(batch), hh, ww, threads))
+    return _as_batch(batch).resize(size, threads=threads)
 
 
 # ---- polygons --------------------------------------------------------------------------------
@@ -418,16 +340,7 @@ def to_polygons(
     ``ring.ravel().tolist()``; ``frPyObjects`` then gives each component with its holes
     filled, exactly.
     """
-    if isinstance(tolerance, (bool, np.bool_)) or not isinstance(tolerance, (int, float, np.integer, np.floating)):
-        raise TypeError(f"tolerance must be a number, got {type(tolerance).__name__}")
-    if not (math.isfinite(tolerance) and tolerance >= 0):
-        raise ValueError(f"tolerance must be a finite number >= 0, got {tolerance}")
-    xy, ring_start, mask_start = _core.to_rings(
-        _batch(batch), _connectivity(connectivity), float(tolerance), threads)
-    starts = ring_start.tolist()
-    rings = [xy[a:b] for a, b in zip(starts[:-1], starts[1:])]
-    masks = mask_start.tolist()
-    return [rings[a:b] for a, b in zip(masks[:-1], masks[1:])]
+    return _as_batch(batch).to_polygons(tolerance, connectivity, threads=threads)
 
 
 def _ring(ring: RingLike, where: str) -> npt.NDArray[np.float64]:
