@@ -42,7 +42,7 @@ SKIP_KINDS = {
         r"needs fork\(\)|reads /proc/self/statm|needs a CUDA device"),
     "optional": re.compile(
         r"^(could not import '|)(torch|matplotlib|rlemasklib|hotcoco|faster_coco_eval|"
-        r"ultrafast_pycocotools)('|) not (importable|installed)|"
+        r"ultrafast_pycocotools)(\.[\w.]+)?('|) not (importable|installed)|"
         r"could not import '(torch|matplotlib)'"),
 }
 _skipped = []
