@@ -33,6 +33,12 @@ mkdir -p "$work/src" "$work/logs"
 (cd "$root" && git ls-files -z --cached --others --exclude-standard) |
   (cd "$root" && xargs -0 cp --parents -t "$work/src" 2>/dev/null || true)
 
+# The build needs pyproject's build requirements in this environment (a venv made by
+# `pip install .` has them only in pip's isolated build environment).
+build_requires=$(python3 -c "import tomllib; print(' '.join(tomllib.load(open('$root/pyproject.toml', 'rb'))['build-system']['requires']))")
+# shellcheck disable=SC2086
+python3 -m pip install -q $build_requires
+
 san=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined -g)
 export CFLAGS="${san[*]}" CXXFLAGS="${san[*]}" LDFLAGS="${san[*]}"
 echo "sanitize: building the extension with $CXX ${san[*]}"
