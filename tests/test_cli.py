@@ -328,6 +328,7 @@ def _peak_kib(*args):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/status")
+@pytest.mark.rss
 def test_convert_streams_with_bounded_memory(tmp_path):
     rng = np.random.default_rng(3)
     yy, xx = np.mgrid[:96, :128]

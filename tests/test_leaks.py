@@ -2,7 +2,6 @@
 the process's resident memory measured after a warm-up (tests/sanitize/leak_check.py)."""
 
 import importlib.util
-import os
 import sys
 from pathlib import Path
 
@@ -16,8 +15,7 @@ _spec.loader.exec_module(leak_check)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/statm")
-@pytest.mark.skipif(os.environ.get("TURBORLE_SANITIZED") == "1",
-                    reason="ASan's allocator grows RSS by itself; tests/sanitize/run.sh uses LeakSanitizer")
+@pytest.mark.rss  # (under ASan, tests/sanitize/run.sh checks leaks with LeakSanitizer)
 def test_no_rss_growth_over_every_operation() -> None:
     result = leak_check.measure(iterations=150, warmup=20)
     assert result is not None

@@ -59,6 +59,7 @@ def test_limit_is_configurable(monkeypatch):
             turborle.decode(batch)
 
 
+@pytest.mark.rss
 def test_merging_huge_one_run_masks_costs_the_size_of_the_input():
     # Merge once painted every mask into a bitmap of h*w bits whenever SIMD was on: two
     # one-run 32768x32768 masks cost 128 MiB. The runs cost bytes; so must the merge.
