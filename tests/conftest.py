@@ -13,7 +13,7 @@ Select a hypothesis profile with the environment variable ``HYPOTHESIS_PROFILE``
 Skips: a test may skip where the platform cannot run it (a SIMD level this CPU lacks, a
 POSIX-only resource limit) or an optional dependency is missing (torch, the benchmark peers,
 matplotlib). With ``TURBORLE_ALLOWED_SKIPS`` set (CI sets it), any skip outside the listed
-kinds (``platform``, ``optional``; empty: none) fails the run, so nothing is skipped unseen.
+kinds (``platform``, ``optional``, ``nocuda``; empty: none) fails the run, so nothing is skipped unseen.
 """
 
 import os
@@ -40,6 +40,9 @@ SKIP_KINDS = {
     "platform": re.compile(
         r"not supported by this CPU|start method on this platform|RLIMIT_NPROC is POSIX|"
         r"needs fork\(\)|reads /proc/self/statm|needs a CUDA device|RSS under a sanitizer"),
+    # a build made with TURBORLE_CUDA=0 (the sanitized one): the CUDA paths are tested in
+    # the normal build
+    "nocuda": re.compile(r"turborle\._cuda not built"),
     "optional": re.compile(
         r"^(could not import '|)(torch|matplotlib|rlemasklib|hotcoco|faster_coco_eval|"
         r"ultrafast_pycocotools)(\.[\w.]+)?('|) not (importable|installed)|"
