@@ -49,16 +49,16 @@ Dense dense_of(const Batch& b, size_t i) {
 void check_mask(const Batch& out, size_t i, const Dense& want) {
   CHECK(out.h[i] == want.h && out.w[i] == want.w);
   const turborle::RleRef r = out[i];
-  std::vector<count_t> counts(r.counts, r.counts + r.m);
+  const turborle::Counts counts(r.counts, r.counts + r.m);
   turborle::check_counts(r.counts, r.m, r.h, r.w);
-  CHECK(counts == (want.h * want.w ? fuzz::counts_of(want.px) : std::vector<count_t>{0}));
+  CHECK(counts == (want.h * want.w ? fuzz::counts_of(want.px) : turborle::Counts{0}));
 }
 
 void check_valid(const Batch& out) {
   for (size_t i = 0; i < out.size(); ++i) {
     const turborle::RleRef r = out[i];
     turborle::check_counts(r.counts, r.m, r.h, r.w);
-    CHECK(fuzz::canonical(r.counts, r.m, r.h * r.w) == std::vector<count_t>(r.counts, r.counts + r.m));
+    CHECK(fuzz::canonical(r.counts, r.m, r.h * r.w) == turborle::Counts(r.counts, r.counts + r.m));
   }
 }
 
