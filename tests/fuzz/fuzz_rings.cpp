@@ -95,7 +95,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const turborle::RleRef r = out[i];
     CHECK(r.h == h && r.w == w);
     turborle::check_counts(r.counts, r.m, r.h, r.w);
-    CHECK(fuzz::canonical(r.counts, r.m, h * w) == std::vector<fuzz::count_t>(r.counts, r.counts + r.m));
+    CHECK(fuzz::canonical(r.counts, r.m, h * w) == turborle::Counts(r.counts, r.counts + r.m));
     if (h * w > 4096 || w > 4096 || h > 4096) continue;
     const std::vector<uint8_t> got = fuzz::dense(r.counts, r.m, h * w);
     for (uint64_t x = 0; x < w; ++x)
