@@ -9,7 +9,7 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.ref cimport PyObject, Py_INCREF
 from libc.stdlib cimport getenv
 from libc.string cimport memcpy
-from libc.stdint cimport int64_t, uint8_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
 from libcpp.string cimport string
 from libcpp.utility cimport move
 from libcpp.vector cimport vector
@@ -27,6 +27,9 @@ import numpy as np
 cimport numpy as cnp
 
 cnp.import_array()
+
+cdef extern from "numpy/arrayobject.h":
+    object PyArray_Scalar(void* data, cnp.dtype descr, object base)
 
 _MAX_DIM = 2 ** 62
 
@@ -498,20 +501,31 @@ def check_decodable(heights, widths):
     cpp.check_pixel_limit(h, w, _config(None), 0)
 
 
+_UINT32 = np.dtype(np.uint32)
+_UINT64 = np.dtype(np.uint64)
+
+
 def measure_one(obj, bint bbox):
-    """Area (int) or, with bbox, the [x, y, w, h] float64 box of one COCO dict."""
+    """Area of one COCO dict as a numpy scalar (uint32, or uint64 past 32 bits, as
+    pycocotools' area gives it) or, with bbox, its [x, y, w, h] float64 box."""
     cdef vector[Source] sources
     keep = _sources((obj,), sources)
     cdef uint64_t a = 0
     box = np.empty(4, dtype=np.float64) if bbox else None
     cdef double* pb = <double*> cnp.PyArray_DATA(box) if bbox else NULL
-    cdef Config cfg  # one mask: the defaults (one thread) are right
+    cdef Config cfg  # one mask: one thread, but the SIMD level in use (the default is scalar)
+    cfg.isa = _isa
     if sources[0].len + sources[0].m < 4096:  # cheaper than releasing the GIL
         cpp.measure_sources(sources.data(), 1, &a, pb, cfg)
     else:
         with nogil:
             cpp.measure_sources(sources.data(), 1, &a, pb, cfg)
-    return box if bbox else a
+    if bbox:
+        return box
+    cdef uint32_t a32 = <uint32_t> a
+    if a == a32:
+        return PyArray_Scalar(&a32, _UINT32, None)
+    return PyArray_Scalar(&a, _UINT64, None)
 
 
 def merge_objects(objs, str op, threads=None):
@@ -521,10 +535,18 @@ def merge_objects(objs, str op, threads=None):
     keep = _sources(objs, sources)
     cdef Config cfg = _config(threads)
     cdef Batch parsed, merged
-    with nogil:
+    cdef size_t size = 0
+    for i in range(sources.size()):
+        size += sources[i].len + sources[i].m
+    if size < 4096:  # a few microseconds of work: cheaper than releasing the GIL
         parsed = cpp.read_sources(sources.data(), sources.size(), cfg)
         if parsed.size() != 1:
             merged = cpp.merge(BatchView(parsed), mop, cfg)
+    else:
+        with nogil:
+            parsed = cpp.read_sources(sources.data(), sources.size(), cfg)
+            if parsed.size() != 1:
+                merged = cpp.merge(BatchView(parsed), mop, cfg)
     return _dicts(parsed if parsed.size() == 1 else merged, cfg)[0]
 
 

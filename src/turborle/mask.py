@@ -97,8 +97,7 @@ def area(rleObjs: RLEs) -> Any:
     """Foreground pixel count: ``uint32`` scalar for a dict, array for a list."""
     if isinstance(rleObjs, list):
         return _area_dtype(_core.measure_objects(rleObjs, True, False)[0])
-    a = _core.measure_one(rleObjs, False)
-    return np.uint32(a) if a <= _UINT32_MAX else np.uint64(a)  # as _area_dtype
+    return _core.measure_one(rleObjs, False)
 
 
 def toBbox(rleObjs: RLEs) -> npt.NDArray[np.float64]:
