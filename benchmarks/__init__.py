@@ -1,6 +1,7 @@
 """Speed of turborle against pycocotools, rlemasklib, hotcoco, faster-coco-eval and
 ultrafast-pycocotools (see README.md)."""
 
+import sys
 from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
@@ -13,3 +14,11 @@ def in_place_source() -> Path | None:
     src = Path(__file__).resolve().parents[1] / "src"
     found = any((src / "turborle" / f"_core{suffix}").exists() for suffix in EXTENSION_SUFFIXES)
     return src if found else None
+
+
+def measure_in_place_build() -> None:
+    """For a benchmark run as a script: put an in-place build first on ``sys.path``, so that
+    it is what gets measured. Never called on import (spawned processes inherit the path)."""
+    src = in_place_source()
+    if src is not None and str(src) not in sys.path:
+        sys.path.insert(0, str(src))

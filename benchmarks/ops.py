@@ -52,11 +52,10 @@ import numpy as np  # noqa: E402
 HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:
     sys.path.insert(0, str(HERE.parent))
-if __name__ == "__main__":  # run as a script: an in-place build in src/ is the one measured
-    from benchmarks import in_place_source
+if __name__ == "__main__":
+    from benchmarks import measure_in_place_build
 
-    if in_place_source() is not None:
-        sys.path.insert(0, str(in_place_source()))
+    measure_in_place_build()
 
 import turborle  # noqa: E402
 from benchmarks.masks import sam_like_masks  # noqa: E402

@@ -37,11 +37,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
-if __name__ == "__main__":  # run as a script: an in-place build in src/ is the one measured
-    from benchmarks import in_place_source
+if __name__ == "__main__":
+    from benchmarks import measure_in_place_build
 
-    if in_place_source() is not None:
-        sys.path.insert(0, str(in_place_source()))
+    measure_in_place_build()
 
 from benchmarks import suite  # noqa: E402
 

@@ -33,6 +33,11 @@ cdef extern from "numpy/arrayobject.h":
 
 _MAX_DIM = 2 ** 62
 
+# Calls on fewer characters or counts than this take a few microseconds: they keep the GIL,
+# which costs less than releasing and taking it back. (Cython's `with nogil(cond)` takes
+# only compile-time conditions, hence the two branches at each such call.)
+cdef size_t _RELEASE_GIL_FROM = 4096
+
 
 # ---- errors -----------------------------------------------------------------------------------
 
@@ -515,7 +520,7 @@ def measure_one(obj, bint bbox):
     cdef double* pb = <double*> cnp.PyArray_DATA(box) if bbox else NULL
     cdef Config cfg  # one mask: one thread, but the SIMD level in use (the default is scalar)
     cfg.isa = _isa
-    if sources[0].len + sources[0].m < 4096:  # cheaper than releasing the GIL
+    if sources[0].len + sources[0].m < _RELEASE_GIL_FROM:
         cpp.measure_sources(sources.data(), 1, &a, pb, cfg)
     else:
         with nogil:
@@ -538,7 +543,7 @@ def merge_objects(objs, str op, threads=None):
     cdef size_t size = 0
     for i in range(sources.size()):
         size += sources[i].len + sources[i].m
-    if size < 4096:  # a few microseconds of work: cheaper than releasing the GIL
+    if size < _RELEASE_GIL_FROM:
         parsed = cpp.read_sources(sources.data(), sources.size(), cfg)
         if parsed.size() != 1:
             merged = cpp.merge(BatchView(parsed), mop, cfg)
@@ -616,7 +621,7 @@ cdef list _dicts(const Batch& b, Config cfg, bint text=False):
     cdef string buffer
     cdef vector[size_t] offsets
     cdef BatchView view = BatchView(b)
-    if b.counts.size() < 4096:  # a call this small costs less than releasing the GIL
+    if b.counts.size() < _RELEASE_GIL_FROM:
         cpp.write_strings(view, buffer, offsets, cfg)
     else:
         with nogil:
@@ -682,7 +687,7 @@ def encode(masks, threads=None, bint objects=False, bint hwn=False):
             v.n, v.stride_n = shape[2], strides[2]
     cdef Config cfg = _config(threads)
     cdef Batch b
-    if v.n * v.h * v.w < 8192:  # a few microseconds of work: cheaper than releasing the GIL
+    if v.n * v.h * v.w < 2 * _RELEASE_GIL_FROM:  # (a pixel costs less than a character)
         b = cpp.encode(v, cfg)
     else:
         with nogil:

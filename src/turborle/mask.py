@@ -63,11 +63,10 @@ def encode(bimask: npt.NDArray[Any]) -> RLEs:
         One ``{"size": [h, w], "counts": bytes}`` per mask (a single dict for 2-D input).
     """
     arr = np.asarray(bimask)
-    if arr.ndim == 3:
-        return _core.encode(arr, objects=True, hwn=True)
-    if arr.ndim == 2:
-        return _core.encode(arr, objects=True, hwn=True)[0]
-    raise ValueError(f"encode expects an (h, w) or (h, w, n) array, got shape {arr.shape}")
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"encode expects an (h, w) or (h, w, n) array, got shape {arr.shape}")
+    objs = _core.encode(arr, objects=True, hwn=True)
+    return objs if arr.ndim == 3 else objs[0]
 
 
 def decode(rleObjs: RLEs) -> npt.NDArray[np.uint8]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import sys
 from collections.abc import Iterator
@@ -41,7 +42,7 @@ def register(subparsers: Any) -> None:
                       "text")
     conv.add_argument("--start-base", type=int, choices=[0, 1], default=1,
                       help="index of the first pixel in fal text (default 1)")
-    conv.add_argument("--fill-holes", nargs="?", type=_area, const=-1, default=None,
+    conv.add_argument("--fill-holes", nargs="?", type=_area, const=math.inf, default=None,
                       metavar="AREA", help="fill each mask's holes (background regions not "
                       "touching the border), only those of at most AREA pixels if given")
     conv.add_argument("--remove-small", type=_area, default=None, metavar="AREA",
@@ -223,7 +224,7 @@ def _clean(batch: Any, args: argparse.Namespace) -> Any:
     from turborle import ops
 
     if args.fill_holes is not None:
-        batch = ops.fill_holes(batch, None if args.fill_holes < 0 else args.fill_holes)
+        batch = ops.fill_holes(batch, args.fill_holes)  # (inf, the flag alone: every hole)
     if args.remove_small:
         batch = ops.remove_small_islands(batch, args.remove_small)
     return batch
