@@ -510,5 +510,18 @@ struct PextGather {
 
 #endif  // TURBORLE_KERNELS_AVX2
 
+// ---- IoU by bit planes ------------------------------------------------------------------------
+
+// Pixels set in both of two blocks of `cols` plane columns of `words` words (iou.cpp): column
+// c of a at a + c * stride_a, of b at b + c * stride_b. Compiled per instruction set, so the
+// vector files count with the popcnt instruction and the scalar one portably.
+inline uint64_t and_count_scalar(const uint64_t* a, size_t stride_a, const uint64_t* b,
+                                 size_t stride_b, size_t cols, size_t words) {
+  uint64_t total = 0;
+  for (size_t c = 0; c < cols; ++c, a += stride_a, b += stride_b)
+    for (size_t k = 0; k < words; ++k) total += popcount64(a[k] & b[k]);
+  return total;
+}
+
 }  // namespace
 }  // namespace turborle

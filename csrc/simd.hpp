@@ -43,6 +43,11 @@ struct Kernels {
   bool (*parse)(const char* s, size_t len, uint64_t total, uint64_t* out);
   bool (*measure)(const char* s, size_t len, uint64_t h, uint64_t total, uint64_t* area,
                   Box* box);
+
+  // IoU by bit planes (iou.cpp): the pixels set in both of two blocks of `cols` columns of
+  // `words` 64-bit words each, column c of a at a + c * stride_a, of b at b + c * stride_b.
+  uint64_t (*and_count)(const uint64_t* a, size_t stride_a, const uint64_t* b, size_t stride_b,
+                        size_t cols, size_t words);
 };
 
 // The kernels of an instruction set (one this CPU supports: see parse_isa).

@@ -220,6 +220,12 @@ void measure_sources(const Source* sources, size_t n, uint64_t* area, double* bb
 // pairs whose boxes overlap but whose sizes differ are -1; an empty intersection is 0.
 // iscrowd may be null (no crowd).
 void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, const Config& cfg);
+// The same with the way each pair's intersection is counted forced (for the tests; iou()
+// chooses per pair): kSweep always sweeps the runs, kPlanes uses bit planes for every pair of
+// masks that have them.
+enum class IouPath { kChoose, kSweep, kPlanes };
+void iou_by(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, const Config& cfg,
+            IouPath path);
 // The same for {x, y, w, h} boxes (pycocotools' bbIou, bit for bit).
 void box_iou(const double* dt, size_t m, const double* gt, size_t n, const uint8_t* iscrowd,
              double* out);

@@ -247,6 +247,76 @@ def test_iou_rles_hypothesis(m, data):
     assert_same_array(tmask.iou(dt, gt, crowd), pycoco.iou(dt, gt, crowd), np.float64)
 
 
+# Each pair's intersection is counted by a run sweep or by AND + popcount over bit planes
+# (whose words hold rows 64k..64k+63 of a column); iou() chooses per pair. Both ways are
+# forced here, on heights around the word size and runs that cross columns.
+IOU_PATHS = ("sweep", "planes", "choose")
+
+
+def _forced_iou(dt, gt, crowd, path):
+    import turborle
+    from turborle import _core
+    a, b = turborle.from_coco(dt), turborle.from_coco(gt)
+    return _core.iou(a._rles, b._rles, np.asarray(crowd, np.uint8), 1, path)
+
+
+@pytest.mark.parametrize("path", IOU_PATHS)
+@pytest.mark.parametrize("shape", [(1, 1), (1, 200), (200, 1), (63, 5), (64, 7), (65, 9),
+                                   (127, 31), (130, 70), (300, 200)], ids=str)
+def test_iou_both_counting_paths(shape, path):
+    rng = seeded(shape, "iou-paths")
+    for _ in range(3):
+        dt = pycoco.encode(_masks_of_shape(rng, shape, int(rng.integers(1, 8))))
+        gt = pycoco.encode(_masks_of_shape(rng, shape, int(rng.integers(1, 8))))
+        crowd = rng.integers(0, 2, len(gt)).astype(np.uint8)
+        assert_same_array(_forced_iou(dt, gt, crowd, path), pycoco.iou(dt, gt, crowd),
+                          np.float64)
+
+
+@pytest.mark.parametrize("path", IOU_PATHS)
+def test_iou_paths_on_runs_crossing_columns_and_empty_runs(path):
+    # Long runs that start and end mid-column (the box then spans every row), a noisy mask
+    # that has a plane, and the same counts with zero-length runs inserted.
+    rng = seeded("iou-crossing")
+    h, w = 70, 40
+    masks = []
+    for k in range(6):
+        m = np.zeros(h * w, np.uint8)
+        start = int(rng.integers(0, h * w // 2))
+        m[start:start + int(rng.integers(h, 4 * h))] = 1
+        m |= (rng.random(h * w) < 0.1 * k).astype(np.uint8)
+        masks.append(m.reshape(w, h).T)
+    rles = pycoco.encode(np.asfortranarray(np.stack(masks, -1)))
+    with_zeros = []
+    for m in masks:
+        counts = gen.with_zero_runs(rng, ref.encode_counts(m))
+        with_zeros.append(pycoco.frPyObjects({"size": [h, w], "counts": counts}, h, w))
+    for dt, gt in ((rles, rles), (with_zeros, rles), (rles[:3], with_zeros[3:])):
+        for crowd in ([0] * len(gt), [1] * len(gt)):
+            assert_same_array(_forced_iou(dt, gt, crowd, path), pycoco.iou(dt, gt, crowd),
+                              np.float64)
+
+
+@settings(max_examples=FEW)
+@given(rst.coco_masks(min_side=1, max_side=140, max_n=6, min_n=2), st.data())
+def test_iou_paths_hypothesis(m, data):
+    rles = pycoco.encode(m)
+    split = data.draw(st.integers(1, len(rles) - 1))
+    dt, gt = rles[:split], rles[split:]
+    crowd = data.draw(st.lists(st.integers(0, 1), min_size=len(gt), max_size=len(gt)))
+    expected = pycoco.iou(dt, gt, crowd)
+    for path in IOU_PATHS:
+        assert_same_array(_forced_iou(dt, gt, crowd, path), expected, np.float64)
+
+
+def test_iou_path_must_be_known():
+    import turborle
+    from turborle import _core
+    b = turborle.from_coco([{"size": [2, 2], "counts": "04"}])
+    with pytest.raises(ValueError, match="path must be"):
+        _core.iou(b._rles, b._rles, None, 1, "bits")
+
+
 @settings(max_examples=FEW)
 @given(rst.boxes(), rst.boxes(), st.data())
 def test_iou_boxes_hypothesis(dt, gt, data):

@@ -766,8 +766,18 @@ cdef object _boxes(object boxes, str what):
     return arr
 
 
-def iou(RLEs dt not None, RLEs gt not None, crowd, threads=None):
-    """(len(dt), len(gt)) IoU with pycocotools' semantics; crowd: uint8 array or None."""
+def iou(RLEs dt not None, RLEs gt not None, crowd, threads=None, str path="choose"):
+    """(len(dt), len(gt)) IoU with pycocotools' semantics; crowd: uint8 array or None.
+    path ("sweep" or "planes", for the tests) forces how intersections are counted."""
+    cdef cpp.IouPath how
+    if path == "choose":
+        how = cpp.IouPath.kChoose
+    elif path == "sweep":
+        how = cpp.IouPath.kSweep
+    elif path == "planes":
+        how = cpp.IouPath.kPlanes
+    else:
+        raise ValueError(f"path must be 'choose', 'sweep' or 'planes', got {path!r}")
     cdef size_t m = dt.batch.size(), n = gt.batch.size()
     crowd = _crowd(crowd, n)
     cdef const uint8_t* flags = NULL
@@ -777,7 +787,7 @@ def iou(RLEs dt not None, RLEs gt not None, crowd, threads=None):
     cdef double* data = <double*> cnp.PyArray_DATA(out)
     cdef Config cfg = _config(threads)
     with nogil:
-        cpp.iou(BatchView(dt.batch), BatchView(gt.batch), flags, data, cfg)
+        cpp.iou_by(BatchView(dt.batch), BatchView(gt.batch), flags, data, cfg, how)
     return out
 
 

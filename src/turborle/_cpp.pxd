@@ -88,6 +88,12 @@ cdef extern from "turborle.hpp" namespace "turborle" nogil:
                          const Config& cfg) except +raise_core_error
     void iou(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out,
              const Config& cfg) except +raise_core_error
+    enum class IouPath:
+        kChoose
+        kSweep
+        kPlanes
+    void iou_by(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out,
+                const Config& cfg, IouPath path) except +raise_core_error
     void box_iou(const double* dt, size_t m, const double* gt, size_t n,
                  const uint8_t* iscrowd, double* out) except +raise_core_error
     Batch merge(BatchView b, MergeOp op, const Config& cfg) except +raise_core_error

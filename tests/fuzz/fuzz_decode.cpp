@@ -1,6 +1,6 @@
 // Decode with arbitrary sizes, then everything that has a dense oracle: encode of the
 // decoded bytes in every layout (Fortran, C, strided, non-binary values), area, bbox,
-// merge (all four operations), complement and IoU, each with the scalar reference and the
+// merge (all four operations), complement and IoU (every counting path), each with the scalar reference and the
 // best vector path, compared with the obvious computation on the dense masks.
 //
 // Input: flags (1 byte), n-1 (1 byte, n = 1..4), h (u16), w (u16), then counts, one byte
@@ -224,8 +224,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // foreground mask (-1 where the boxes overlap).
   std::vector<uint8_t> crowd(n);
   for (size_t g = 0; g < n; ++g) crowd[g] = (flags >> (4 + g)) & 1;
+  // Every way of counting intersections (the run sweep, bit planes, the per-pair choice),
+  // with the scalar and the best kernels.
+  const turborle::IouPath paths[] = {turborle::IouPath::kChoose, turborle::IouPath::kSweep,
+                                     turborle::IouPath::kPlanes};
+  for (const turborle::IouPath path : paths)
+  for (const turborle::Config& cfg : {fuzz::scalar_config(), fuzz::best_config(threads)}) {
   std::vector<double> o(n * n, -5);
-  turborle::iou(b, b, crowd.data(), o.data(), fuzz::best_config(threads));
+  turborle::iou_by(b, b, crowd.data(), o.data(), cfg, path);
   for (size_t d = 0; d < n; ++d)
     for (size_t g = 0; g < n; ++g) {
       const IntBox &A = boxes[d], &B = boxes[g];
@@ -240,6 +246,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       }
       CHECK(o[d * n + g] == want);
     }
+  }
   turborle::Batch one;
   one.counts = {0, 1};
   one.close(1, 1);

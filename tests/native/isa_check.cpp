@@ -44,6 +44,11 @@ int main() {
       measure_sources(sources.data(), n, aa.data(), ba.data(), Config{Isa::kScalar, 1});
       measure_sources(sources.data(), n, ab.data(), bb.data(), Config{detect_isa(), 2});
       if (aa != ab || ba != bb) ++bad;
+      // IoU by bit planes (the and_count kernel of each table).
+      std::vector<double> ia(n * n), ib(n * n);
+      iou_by(a, a, nullptr, ia.data(), Config{Isa::kScalar, 1}, IouPath::kPlanes);
+      iou_by(a, a, nullptr, ib.data(), Config{detect_isa(), 2}, IouPath::kPlanes);
+      if (ia != ib) ++bad;
     }
   }
   printf("mismatches: %d\n", bad);
