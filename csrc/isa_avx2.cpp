@@ -78,13 +78,13 @@ using Avx2StringsSlowPext = Avx2StringsOf<SwarStrings>;
 extern const Kernels kAvx2Kernels = {
     find_byte_avx2,         row_changes_avx2,         unpack_row_avx2,
     string_values<Avx2Strings>, string_parse<Avx2Strings>, string_measure<Avx2Strings>,
-    and_count_scalar,
+    string_length_scalar, write_string_scalar, and_count_scalar,
 };
 extern const Kernels kAvx2SlowPextKernels = {
     find_byte_avx2,         row_changes_avx2,         unpack_row_avx2,
     string_values<Avx2StringsSlowPext>, string_parse<Avx2StringsSlowPext>,
     string_measure<Avx2StringsSlowPext>,
-    and_count_scalar,
+    string_length_scalar, write_string_scalar, and_count_scalar,
 };
 
 }  // namespace turborle

@@ -82,7 +82,7 @@ using Avx512Strings = Avx2StringsOf<PextGather>;
 extern const Kernels kAvx512Kernels = {
     find_byte_avx512,         row_changes_avx512,         unpack_row_avx512,
     string_values<Avx512Strings>, string_parse<Avx512Strings>, string_measure<Avx512Strings>,
-    and_count_scalar,
+    string_length_scalar, write_string_scalar, and_count_scalar,
 };
 
 }  // namespace turborle

@@ -510,6 +510,82 @@ struct PextGather {
 
 #endif  // TURBORLE_KERNELS_AVX2
 
+// ---- COCO strings written -------------------------------------------------------------------
+//
+// Value i is counts[i] - counts[i-2] for i > 2 (else counts[i]), written as little-endian
+// 5-bit groups, '0' + group per character, 0x20 on every character but the last; the last
+// group's 0x10 is the sign. Compiled per instruction set so that the vector files count
+// leading zeros with lzcnt (bsr and its zero test cost several times more here).
+
+inline int64_t string_delta(const uint64_t* counts, size_t i) {
+  int64_t x = static_cast<int64_t>(counts[i]);
+  if (i > 2) x -= static_cast<int64_t>(counts[i - 2]);
+  return x;
+}
+
+// Characters needed for x: enough 5-bit groups to hold x in two's complement.
+inline size_t string_groups(int64_t x) {
+  // x ^ (x >> 63) is x for x >= 0 and ~x below; | 1 makes clz defined and changes nothing
+  // (0 and 1 both take one group).
+  const uint64_t magnitude = static_cast<uint64_t>(x ^ (x >> 63)) | 1;
+  const unsigned bits = 65 - unsigned(clz64(magnitude));  // value bits + sign bit
+  return (bits + 4) / 5;
+}
+
+inline size_t string_length_scalar(const uint64_t* counts, size_t m) {
+  size_t n = 0;
+  for (size_t i = 0; i < m; ++i) n += string_groups(string_delta(counts, i));
+  return n;
+}
+
+// One value, a group at a time (any value).
+inline char* write_value_scalar(int64_t x, char* out) {
+  for (size_t g = string_groups(x); g > 0; --g) {
+    char c = static_cast<char>(x & 0x1f);
+    x >>= 5;  // arithmetic shift: negative values stay negative
+    if (g > 1) c |= 0x20;
+    *out++ = static_cast<char>(c + '0');
+  }
+  return out;
+}
+
+// The low 40 bits of v as eight 5-bit groups, one per byte (least significant first), by
+// halving: 20-bit halves to 32-bit lanes, 10-bit quarters to 16-bit lanes, 5 bits to bytes.
+inline uint64_t spread_groups(uint64_t v) {
+  v &= 0xFFFFFFFFFFull;
+  v = (v & 0xFFFFFull) | ((v & 0xFFFFF00000ull) << 12);
+  v = (v & 0x000003FF000003FFull) | ((v & 0x000FFC00000FFC00ull) << 6);
+  v = (v & 0x001F001F001F001Full) | ((v & 0x03E003E003E003E0ull) << 3);
+  return v;
+}
+
+// A value of at most eight groups (|delta| < 2^39: every count of a mask under 2^39 pixels)
+// is written by one 8-byte store of all its groups, with the continuation bits and '0' added
+// to every byte at once (no byte carries: 0x3f + 0x30 < 0x100); the pointer then advances by
+// its length and the bytes past it are overwritten by the next values. Every value writes at
+// least one character, so while 8 or more values remain the store stays inside the string;
+// the last 7 are written group by group.
+inline void write_string_scalar(const uint64_t* counts, size_t m, char* out) {
+  static constexpr uint64_t kContinued[9] = {
+      0, 0, 0x20, 0x2020, 0x202020, 0x20202020, 0x2020202020, 0x202020202020,
+      0x20202020202020};
+  const size_t fast = m >= 8 ? m - 7 : 0;
+  size_t i = 0;
+  for (; i < fast; ++i) {
+    const int64_t x = string_delta(counts, i);
+    const size_t g = string_groups(x);
+    if (TURBORLE_UNLIKELY(g > 8)) {
+      out = write_value_scalar(x, out);
+      continue;
+    }
+    const uint64_t word =
+        (spread_groups(static_cast<uint64_t>(x)) | kContinued[g]) + 0x3030303030303030ull;
+    std::memcpy(out, &word, 8);
+    out += g;
+  }
+  for (; i < m; ++i) out = write_value_scalar(string_delta(counts, i), out);
+}
+
 // ---- IoU by bit planes ------------------------------------------------------------------------
 
 // Pixels set in both of two blocks of `cols` plane columns of `words` words (iou.cpp): column

@@ -44,6 +44,11 @@ struct Kernels {
   bool (*measure)(const char* s, size_t len, uint64_t h, uint64_t total, uint64_t* area,
                   Box* box);
 
+  // COCO strings written (string_codec.cpp): string_length is the exact length of the
+  // string of counts[0, m); write_string writes exactly that many bytes to out.
+  size_t (*string_length)(const uint64_t* counts, size_t m);
+  void (*write_string)(const uint64_t* counts, size_t m, char* out);
+
   // IoU by bit planes (iou.cpp): the pixels set in both of two blocks of `cols` columns of
   // `words` 64-bit words each, column c of a at a + c * stride_a, of b at b + c * stride_b.
   uint64_t (*and_count)(const uint64_t* a, size_t stride_a, const uint64_t* b, size_t stride_b,

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "batch_build.hpp"
+#include "simd.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -17,41 +18,18 @@ namespace {
 
 constexpr int kMaxGroups = 13;  // 65 bits: every delta of two counts <= kMaxPixels fits
 
-// The value written for count i.
-inline int64_t delta(const count_t* counts, size_t i) {
-  int64_t x = static_cast<int64_t>(counts[i]);
-  if (i > 2) x -= static_cast<int64_t>(counts[i - 2]);
-  return x;
-}
-
-// Characters needed for x: enough 5-bit groups to hold x in two's complement.
-inline size_t groups(int64_t x) {
-  uint64_t magnitude = static_cast<uint64_t>(x < 0 ? ~x : x);
-  int bits = 65 - (magnitude ? clz64(magnitude) : 64);  // value bits + sign bit
-  return static_cast<size_t>((bits + kBits - 1) / kBits);
-}
-
 // Estimated cost of parsing or writing, for choosing threads.
 constexpr uint64_t kNanosPerChar = 3;
 
 }  // namespace
 
+// The reference (scalar) kernels: the same results as every other table's.
 size_t string_length(const count_t* counts, size_t m) {
-  size_t n = 0;
-  for (size_t i = 0; i < m; ++i) n += groups(delta(counts, i));
-  return n;
+  return kernels(Isa::kScalar).string_length(counts, m);
 }
 
 void write_string(const count_t* counts, size_t m, char* out) {
-  for (size_t i = 0; i < m; ++i) {
-    int64_t x = delta(counts, i);
-    for (size_t g = groups(x); g > 0; --g) {
-      char c = static_cast<char>(x & 0x1f);
-      x >>= kBits;  // arithmetic shift: negative values stay negative
-      if (g > 1) c |= 0x20;
-      *out++ = static_cast<char>(c + kFirst);
-    }
-  }
+  kernels(Isa::kScalar).write_string(counts, m, out);
 }
 
 void parse_string(const char* s, size_t len, uint64_t h, uint64_t w, Counts& out,
@@ -137,11 +115,12 @@ Batch read_sources(const Source* sources, size_t n, const Config& cfg) {
 void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,
                    const Config& cfg) {
   offsets.assign(b.n + 1, 0);
+  const Kernels& k = kernels(cfg.isa);
   const int threads = threads_for(cfg.threads, b.n ? b.offsets[b.n] * kNanosPerChar : 0);
   parallel_chunks(b.n, threads, [&](size_t begin, size_t end, size_t) {
     for (size_t i = begin; i < end; ++i) {
       RleRef r = b[i];
-      offsets[i + 1] = string_length(r.counts, r.m);
+      offsets[i + 1] = k.string_length(r.counts, r.m);
     }
   });
   for (size_t i = 0; i < b.n; ++i) offsets[i + 1] += offsets[i];
@@ -149,7 +128,7 @@ void write_strings(BatchView b, std::string& out, std::vector<size_t>& offsets,
   parallel_chunks(b.n, threads, [&](size_t begin, size_t end, size_t) {
     for (size_t i = begin; i < end; ++i) {
       RleRef r = b[i];
-      write_string(r.counts, r.m, &out[offsets[i]]);
+      k.write_string(r.counts, r.m, &out[offsets[i]]);
     }
   });
 }

@@ -2,7 +2,8 @@
 pure-Python reference (turborle.testing.reference), on strings built to reach each path: long
 strings (read in place, block by block) and short ones (padded copies), values of every
 length from one to thirteen groups (the vector decoder takes up to three, the one-by-one
-path up to eight, the reference parser the rest), and one bad byte anywhere in a long string.
+path up to eight, the reference parser the rest), and one bad byte anywhere in a long string;
+and the string writer on the same values.
 """
 
 import numpy as np
@@ -56,6 +57,9 @@ def test_strings_of_every_value_length_parse_as_the_reference(level, groups, n):
     batch = turborle.from_coco(objs)
     for i, counts in enumerate(expected):
         assert batch.counts[batch.offsets[i]:batch.offsets[i + 1]].tolist() == counts
+    # Written back (the 8-byte stores of up to eight groups, longer values one group at a
+    # time, the last seven values of each string): the reference's bytes.
+    assert [d["counts"] for d in batch.to_coco()] == [o["counts"].decode() for o in objs]
     # (masks of up to 2^62 pixels: the run-based reference, itself tested against the dense one)
     assert tmask.area(objs).tolist() == [runs.area(c) for c in expected]
     np.testing.assert_array_equal(tmask.toBbox(objs), [runs.bbox(c, 1, sum(c)) for c in expected])

@@ -7,6 +7,7 @@ bytes happens in the core; type checks of Python objects happen here.
 """
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF
+from cpython.list cimport PyList_New, PyList_SET_ITEM
 from libc.stdlib cimport getenv
 from libc.string cimport memcpy
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
@@ -626,17 +627,25 @@ cdef list _dicts(const Batch& b, Config cfg, bint text=False):
     else:
         with nogil:
             cpp.write_strings(view, buffer, offsets, cfg)
-    cdef size_t i
+    cdef size_t i, n = b.size()
     cdef const char* base = buffer.data()
-    if text:
-        return [{"size": [b.h[i], b.w[i]],
-                 "counts": _ascii(base + offsets[i], offsets[i + 1] - offsets[i])}
-                for i in range(b.size())]
-    return [
-        {"size": [b.h[i], b.w[i]],
-         "counts": PyBytes_FromStringAndSize(base + offsets[i], offsets[i + 1] - offsets[i])}
-        for i in range(b.size())
-    ]
+    cdef list out = PyList_New(n)
+    # The int objects of a size are shared by the masks that have it (most batches have
+    # one size): two allocations fewer per mask, and ints are immutable.
+    cdef uint64_t h = 0, w = 0
+    py_h = py_w = None
+    for i in range(n):
+        if py_h is None or b.h[i] != h or b.w[i] != w:
+            h, w = b.h[i], b.w[i]
+            py_h, py_w = h, w
+        if text:
+            counts = _ascii(base + offsets[i], offsets[i + 1] - offsets[i])
+        else:
+            counts = PyBytes_FromStringAndSize(base + offsets[i], offsets[i + 1] - offsets[i])
+        d = {"size": [py_h, py_w], "counts": counts}
+        Py_INCREF(d)
+        PyList_SET_ITEM(out, i, d)
+    return out
 
 
 cdef object _result(Batch& b, bint objects, Config cfg):

@@ -159,6 +159,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::vector<size_t> offsets;
   turborle::write_strings(batch, all, offsets, fuzz::best_config(threads));
   CHECK(offsets.size() == k + 1 && offsets[k] == all.size());
+  // The best kernels write what the scalar reference writes.
+  std::string reference;
+  std::vector<size_t> reference_offsets;
+  turborle::write_strings(batch, reference, reference_offsets, fuzz::scalar_config());
+  CHECK(all == reference && offsets == reference_offsets);
   turborle::Counts last;
   CHECK(core_parse(all.data() + offsets[k - 1], offsets[k] - offsets[k - 1], h, w, last));
   CHECK(last == got);

@@ -29,6 +29,10 @@ int main() {
       std::string text;
       std::vector<size_t> offsets;
       write_strings(a, text, offsets, Config{Isa::kScalar, 1});
+      std::string text2;
+      std::vector<size_t> offsets2;
+      write_strings(a, text2, offsets2, Config{detect_isa(), 2});
+      if (text2 != text || offsets2 != offsets) ++bad;
       std::vector<Source> sources(n);
       for (uint64_t i = 0; i < n; ++i) {
         sources[i].data = text.data() + offsets[i];
