@@ -73,12 +73,18 @@ using Avx2Strings = Avx2StringsOf<PextGather>;
 // For CPUs whose PEXT is microcoded (AMD before Zen 3): the portable gather.
 using Avx2StringsSlowPext = Avx2StringsOf<SwarStrings>;
 
+// The groups of a COCO string value in one instruction (PDEP is fast where this table is
+// used: see slow_pext in simd.cpp).
+struct PdepSpread {
+  static uint64_t spread(uint64_t v) { return _pdep_u64(v, 0x1F1F1F1F1F1F1F1Full); }
+};
+
 }  // namespace
 
 extern const Kernels kAvx2Kernels = {
     find_byte_avx2,         row_changes_avx2,         unpack_row_avx2,
     string_values<Avx2Strings>, string_parse<Avx2Strings>, string_measure<Avx2Strings>,
-    string_length_scalar, write_string_scalar, and_count_scalar,
+    string_length_scalar, write_string_with<PdepSpread>, and_count_scalar,
 };
 extern const Kernels kAvx2SlowPextKernels = {
     find_byte_avx2,         row_changes_avx2,         unpack_row_avx2,
