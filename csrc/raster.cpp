@@ -1,7 +1,8 @@
 // Polygon and box rasterisation with pycocotools' exact rules, so that results match it
 // byte for byte:
 //   1. vertices are scaled by 5 and rounded as (int)(5*v + 0.5) (truncation toward zero);
-//   2. each edge is walked on the 5x grid one step per unit of its longer axis;
+//   2. each edge is walked on the 5x grid one step per unit of its longer axis (here only
+//      the steps that can toggle are computed: see Toggles::edge);
 //   3. where x changes between two consecutive points of an edge and lands on a pixel column
 //      ((u + 0.5)/5 - 0.5 is an integer in [0, w-1]), the column gets a toggle at row
 //      ceil((v + 0.5)/5 - 0.5) clamped to [0, h];
@@ -56,7 +57,6 @@ struct Toggles {
       std::swap(xs, xe);
       std::swap(ys, ye);
     }
-    int pu = 0, pv = 0;
     if (dx >= dy) {
       // Every step moves one column of the grid: the points are (xs + t, v(t)) for t in
       // [0, dx] whichever way the walk goes, and a step from t - 1 to t toggles (step()) only
@@ -67,13 +67,37 @@ struct Toggles {
       const int first = 1 + (((2 - xs) % 5) + 5) % 5;
       for (int t = first; t <= dx; t += 5) step(xs + t - 1, v(t - 1), xs + t, v(t));
     } else {
+      // Every step moves one row: the points are (u(t), ys + t) for t in [0, dy], and u
+      // moves by at most one per step (|s| < 1), monotonically. A step toggles only where u
+      // changes and the smaller of its two values is 2 mod 5 (step() is symmetric then, so
+      // the walk's direction does not matter). So only those steps are found: for each such
+      // value X that u passes, the first t past it, from its estimate corrected against the
+      // exact u(t).
       const double s = static_cast<double>(xe - xs) / dy;
-      for (int d = 0; d <= dy; ++d) {
-        const int t = flip ? dy - d : d;
-        const int v = t + ys, u = static_cast<int>(xs + s * t + .5);
-        if (d > 0) step(pu, pv, u, v);
-        pu = u;
-        pv = v;
+      auto u = [&](int t) { return static_cast<int>(xs + s * t + .5); };
+      if (s == 0) return;
+      const bool up = s > 0;
+      const int u_first = u(0), u_last = u(dy);
+      // Values X with X = 2 mod 5 and 2 <= X < 5w + 2 (a pixel column) that u passes:
+      // going up, u goes from X to X + 1 (X in [u_first, u_last - 1]); going down, from
+      // X + 1 to X (X in [u_last, u_first - 1]).
+      const int64_t lo = std::max<int64_t>(up ? u_first : u_last, 2);
+      const int64_t columns = int64_t(std::min<uint64_t>(w, uint64_t(1) << 31));
+      const int64_t hi = std::min<int64_t>(int64_t(up ? u_last : u_first) - 1, 5 * columns + 1);
+      for (int64_t X = lo + ((((2 - lo) % 5) + 5) % 5); X <= hi; X += 5) {
+        // The first t with u(t) >= X + 1 (up) or u(t) <= X (down): both near where
+        // xs + s*t + 0.5 crosses X + 1 (clamped as a double: the quotient may be far outside
+        // int's range), then corrected by the exact u.
+        const double estimate = std::ceil((double(X) + 0.5 - xs) / s);
+        int t = static_cast<int>(std::min(std::max(estimate, 1.0), double(dy)));
+        if (up) {
+          while (t < dy && u(t) < X + 1) ++t;
+          while (t > 1 && u(t - 1) >= X + 1) --t;
+        } else {
+          while (t < dy && u(t) > X) ++t;
+          while (t > 1 && u(t - 1) <= X) --t;
+        }
+        step(u(t - 1), ys + t - 1, u(t), ys + t);
       }
     }
   }

@@ -362,6 +362,27 @@ def test_frpoly_hypothesis(case):
     assert_rles_equal(tmask.frPyObjects([xy], h, w), pycoco.frPyObjects([xy], h, w))
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_frpoly_long_steep_edges(seed):
+    # Edges far steeper than wide, and long ones, on large images: the walk finds only the
+    # steps where x crosses a pixel column's grid line, not every step of the edge. Vertices
+    # on rounding boundaries (halves, tenths), outside the image and negative.
+    rng = seeded(seed, "steep")
+    for _ in range(40):
+        h, w = int(rng.integers(1, 2000)), int(rng.integers(1, 1200))
+        k = int(rng.integers(3, 12))
+        x = rng.uniform(-0.2 * w, 1.2 * w, k)
+        y = rng.uniform(-0.2 * h, 1.2 * h, k)
+        if seed % 2:  # nearly vertical edges: x moves a pixel or two per edge
+            x = x[0] + rng.uniform(-3, 3, k)
+        x = np.round(x * rng.choice([1, 2, 10])) / rng.choice([1, 2, 10])
+        y = np.round(y * 2) / 2
+        poly = np.empty(2 * k)
+        poly[0::2], poly[1::2] = x, y
+        polys = [poly.tolist()]
+        assert_rles_equal(tmask.frPyObjects(polys, h, w), pycoco.frPyObjects(polys, h, w))
+
+
 def test_frpoly_numpy_polygons():
     rng = seeded("numpy-poly")
     polys = [np.array(gen.random_polygon(rng, 20, 30, "inside")) for _ in range(3)]

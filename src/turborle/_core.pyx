@@ -8,6 +8,8 @@ bytes happens in the core; type checks of Python objects happen here.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.ref cimport PyObject, Py_INCREF
 from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.float cimport PyFloat_AS_DOUBLE
+from cpython.long cimport PyLong_AsDouble
 from libc.stdlib cimport getenv
 from libc.string cimport memcpy
 from libc.stdint cimport int64_t, uint8_t, uint32_t, uint64_t
@@ -839,6 +841,29 @@ def merge(RLEs rles not None, str op, threads=None):
     return out
 
 
+cdef object _coordinates(object polygon):
+    """A polygon's coordinates as a contiguous float64 array. A list of Python floats and
+    ints (what JSON gives) is copied straight in; anything else goes through numpy, whose
+    conversion the list path matches (the same IEEE value for every float and int)."""
+    cdef Py_ssize_t n, j
+    cdef double* out
+    if type(polygon) is list:
+        n = len(<list> polygon)
+        arr = np.empty(n, dtype=np.float64)
+        out = <double*> cnp.PyArray_DATA(arr)
+        for j in range(n):
+            v = (<list> polygon)[j]
+            if type(v) is float:
+                out[j] = PyFloat_AS_DOUBLE(v)
+            elif type(v) is int:
+                out[j] = PyLong_AsDouble(v)
+            else:
+                break
+        else:
+            return arr
+    return np.ascontiguousarray(np.asarray(polygon, dtype=np.float64).ravel())
+
+
 def from_polygons(list polygons not None, h, w, bint objects=False):
     """Polygons (flat sequences x0, y0, x1, y1, ...) -> RLEs, or (objects) COCO dicts; each
     converted to contiguous float64 (an odd coordinate count is an error)."""
@@ -850,7 +875,7 @@ def from_polygons(list polygons not None, h, w, bint objects=False):
     k.resize(n)
     keep = []
     for i in range(n):
-        arr = np.ascontiguousarray(np.asarray(polygons[i], dtype=np.float64).ravel())
+        arr = _coordinates(polygons[i])
         if arr.size % 2:
             raise ValueError(f"polygon {i} has an odd number of coordinates ({arr.size})")
         keep.append(arr)
