@@ -381,6 +381,10 @@ def test_big_counts(h, w, counts):
     # Masks this large are measured by the run-based oracle.
     assert int(tmask.area(r)) == ref_runs.area(counts)
     assert [int(a) for a in tmask.area([r, r])] == [ref_runs.area(counts)] * 2
+    # pycocotools' uint32, unless an area would wrap it.
+    wide = ref_runs.area(counts) >= 2**32
+    assert tmask.area([r, r]).dtype == (np.uint64 if wide else np.uint32)
+    assert tmask.area(r).dtype == (np.uint64 if wide else np.uint32)
     np.testing.assert_array_equal(tmask.toBbox(r), ref_runs.bbox(counts, h, w))
     for intersect in (0, 1):
         merged = ref_runs.merge([counts, counts], h, w, bool(intersect))

@@ -108,6 +108,9 @@ def measure_objects(
     want_bbox: bool,
     threads: int | None = None,
 ) -> tuple[_U64 | None, _F64 | None]: ...
+def area_objects(
+    objs: Sequence[Mapping[str, Any]], threads: int | None = None
+) -> npt.NDArray[np.uint32] | _U64: ...
 def to_objects(rles: RLEs, threads: int | None = None, text: bool = False) -> list[dict[str, Any]]:
     """``[{"size": [h, w], "counts": bytes}, ...]`` (``str`` counts with ``text``)."""
 

@@ -568,9 +568,39 @@ def measure_objects(objs, bint want_area, bint want_bbox, threads=None):
     cdef uint64_t* pa = <uint64_t*> cnp.PyArray_DATA(areas) if want_area else NULL
     cdef double* pb = <double*> cnp.PyArray_DATA(boxes) if want_bbox else NULL
     cdef Config cfg = _config(threads)
-    with nogil:
-        cpp.measure_sources(sources.data(), n, pa, pb, cfg)
+    _measure(sources, pa, pb, cfg)
     return areas, boxes
+
+
+cdef int _measure(vector[Source]& sources, uint64_t* pa, double* pb, Config cfg) except -1:
+    cdef size_t size = 0, i
+    for i in range(sources.size()):
+        size += sources[i].len + sources[i].m
+    if size < _RELEASE_GIL_FROM:
+        cpp.measure_sources(sources.data(), sources.size(), pa, pb, cfg)
+    else:
+        with nogil:
+            cpp.measure_sources(sources.data(), sources.size(), pa, pb, cfg)
+    return 0
+
+
+def area_objects(objs, threads=None):
+    """Areas of COCO dicts as pycocotools gives them: uint32, or uint64 when one is 2**32
+    or more (uint32 would wrap)."""
+    cdef vector[Source] sources
+    keep = _sources(objs, sources)
+    cdef size_t n = sources.size(), i
+    areas = np.empty(n, dtype=np.uint64)
+    cdef uint64_t* pa = <uint64_t*> cnp.PyArray_DATA(areas)
+    _measure(sources, pa, NULL, _config(threads))
+    for i in range(n):
+        if pa[i] > 0xFFFFFFFF:
+            return areas
+    small = np.empty(n, dtype=np.uint32)
+    cdef uint32_t* p32 = <uint32_t*> cnp.PyArray_DATA(small)
+    for i in range(n):
+        p32[i] = <uint32_t> pa[i]
+    return small
 
 
 def from_fal(list texts not None, h, w, uint64_t start_base, bint row_major, threads=None):

@@ -81,21 +81,11 @@ def decode(rleObjs: RLEs) -> npt.NDArray[np.uint8]:
     return out[:, :, 0]
 
 
-_UINT32_MAX = 2**32 - 1
-
-
-def _area_dtype(a: npt.NDArray[np.uint64]) -> npt.NDArray[Any]:
-    # pycocotools returns uint32; an area of 2**32 pixels or more would wrap there, so it is
-    # returned as uint64 instead.
-    if a.size and int(a.max()) > _UINT32_MAX:
-        return a
-    return a.astype(np.uint32)
-
-
 def area(rleObjs: RLEs) -> Any:
     """Foreground pixel count: ``uint32`` scalar for a dict, array for a list."""
     if isinstance(rleObjs, list):
-        return _area_dtype(_core.measure_objects(rleObjs, True, False)[0])
+        # pycocotools' uint32; uint64 when an area of 2**32 or more would wrap there.
+        return _core.area_objects(rleObjs)
     return _core.measure_one(rleObjs, False)
 
 
