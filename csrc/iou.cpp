@@ -47,6 +47,11 @@ constexpr double kSweepInterval = 12;
 constexpr double kSweepStart = 60;
 constexpr double kPlaneWord = 1;
 constexpr double kPlaneColumn = 6;
+// Painting a plane (paint_plane), in the same units: clearing, the running XOR and the carry
+// per word, two flips per interval, and the call.
+constexpr double kPaintWord = 4;
+constexpr double kPaintInterval = 10;
+constexpr double kPaintStart = 200;
 
 // Detections per tile: as many as fit in this many bytes of intervals and planes.
 constexpr size_t kTileBytes = 128 * 1024;
@@ -68,6 +73,20 @@ struct Prepared {
   uint64_t cols() const { return box.x1 - box.x0; }
   uint64_t plane_words() const { return cols() * stride; }
 };
+
+// Estimated time saved by counting a pair by planes rather than by the sweep (negative when
+// the sweep is faster; 0 when the boxes do not overlap or the sizes differ). The sweep visits the intervals in the
+// shared columns, estimated as each mask's share of its columns (in double precision: no
+// product can overflow); planes cost a word per row block of the overlap per column.
+double plane_gain(const Prepared& a, const Prepared& b) {
+  const uint64_t x0 = std::max(a.box.x0, b.box.x0), x1 = std::min(a.box.x1, b.box.x1);
+  const uint64_t y0 = std::max(a.box.y0, b.box.y0), y1 = std::min(a.box.y1, b.box.y1);
+  if (x1 <= x0 || y1 <= y0 || a.h != b.h || a.w != b.w) return 0;
+  const double c = double(x1 - x0), words = double((y1 + 63) / 64 - y0 / 64);
+  const double swept = double(a.intervals) * c / double(a.cols()) +
+                       double(b.intervals) * c / double(b.cols());
+  return swept * kSweepInterval + kSweepStart - c * (words * kPlaneWord + kPlaneColumn);
+}
 
 // One pass over a mask's counts: its foreground intervals (written to `spans`, room for
 // m / 2 of them), area and box. The column of each interval is followed by stepping from the
@@ -232,20 +251,48 @@ void iou_by(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, con
     list_runs(mask(i), spans.data() + masks[i].spans, masks[i]);
   });
 
-  // Planes for the masks whose plane is not much larger than their intervals (the box holds
-  // every pixel); one spare word each (paint_plane), and each starts on a cache line.
-  size_t plane_words = 0;
+  // Candidates for a plane: masks whose plane is not much larger than their intervals.
+  std::vector<uint8_t> candidate(m + n, 0);
   if (path != IouPath::kSweep) {
-    for (Prepared& p : masks) {
+    for (size_t i = 0; i < m + n; ++i) {
+      Prepared& p = masks[i];
       if (p.intervals == 0) continue;
       p.word0 = p.box.y0 / 64;
       p.stride = (p.box.y1 + 63) / 64 - p.word0;
       const uint64_t words = p.plane_words();  // < 2^63: at most w * (h / 64 + 1)
-      if (words / kPlaneWordsPerInterval > p.intervals + kPlaneWordsSlack / kPlaneWordsPerInterval)
-        continue;
-      p.plane = plane_words;
-      plane_words += (size_t(words) + 1 + 7) / 8 * 8;
+      candidate[i] =
+          words / kPlaneWordsPerInterval <= p.intervals + kPlaneWordsSlack / kPlaneWordsPerInterval;
     }
+  }
+  // With the choice made per pair, a candidate gets its plane only when the pairs it would
+  // count faster save more than painting it costs: each pair of two candidates whose boxes
+  // overlap credits half its estimated saving to each mask. (Small masks and masks in few
+  // pairs keep to the sweep.)
+  if (path == IouPath::kChoose) {
+    std::vector<double> saving(m + n, 0);
+    for (size_t d = 0; d < m; ++d) {
+      if (!candidate[d]) continue;
+      for (size_t g = 0; g < n; ++g) {
+        if (!candidate[m + g]) continue;
+        const Prepared &a = masks[d], &b = masks[m + g];
+        const double gain = plane_gain(a, b);
+        if (gain > 0) {
+          saving[d] += gain / 2;
+          saving[m + g] += gain / 2;
+        }
+      }
+    }
+    for (size_t i = 0; i < m + n; ++i)
+      candidate[i] = candidate[i] &&
+                     saving[i] > double(masks[i].plane_words()) * kPaintWord +
+                                     double(masks[i].intervals) * kPaintInterval + kPaintStart;
+  }
+  // The planes: one spare word each (paint_plane), and each starts on a cache line.
+  size_t plane_words = 0;
+  for (size_t i = 0; i < m + n; ++i) {
+    if (!candidate[i]) continue;
+    masks[i].plane = plane_words;
+    plane_words += (size_t(masks[i].plane_words()) + 1 + 7) / 8 * 8;
   }
   Counts planes(plane_words);
   if (plane_words) {
@@ -273,15 +320,7 @@ void iou_by(BatchView dt, BatchView gt, const uint8_t* iscrowd, double* out, con
     bool by_planes = a.has_plane() && b.has_plane();
     // The overlap's columns [x0, x1) and plane words [w0, w1) (both planes cover them).
     const uint64_t cols = x1 - x0, w0 = y0 / 64, w1 = (y1 + 63) / 64;
-    if (by_planes && path == IouPath::kChoose) {
-      // Intervals in the shared columns, estimated as each mask's share of its columns (in
-      // double precision: no product can overflow).
-      const double c = double(cols);
-      const double swept = double(a.intervals) * c / double(a.cols()) +
-                           double(b.intervals) * c / double(b.cols());
-      by_planes = c * (double(w1 - w0) * kPlaneWord + kPlaneColumn) <
-                  swept * kSweepInterval + kSweepStart;
-    }
+    if (by_planes && path == IouPath::kChoose) by_planes = plane_gain(a, b) > 0;
     if (by_planes) {
       inter = k.and_count(planes.data() + a.plane + (x0 - a.box.x0) * a.stride + (w0 - a.word0),
                           a.stride,
