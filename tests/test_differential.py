@@ -123,35 +123,6 @@ def test_decode_area_bbox(shape, kind):
     assert_same_array(tmask.toBbox(rles[2]), pycoco.toBbox(rles[2]), np.float64)
 
 
-@pytest.mark.parametrize("kind", ["blobs", "noisy", "zero-runs"])
-def test_decode_of_outputs_beyond_the_cache(kind):
-    # 9 masks of 1000x1001 (9 MB): written with non-temporal 16-byte stores, runs ending
-    # inside blocks, into an output whose start is not 16-byte aligned (a view one byte in).
-    import turborle
-
-    rng = seeded(kind, "stream")
-    h, w, n = 1000, 1001, 9
-    yy, xx = np.mgrid[:h, :w]
-    masks = np.zeros((h, w, n), np.uint8, order="F")
-    for i in range(n):
-        cy, cx, r = rng.integers(0, h), rng.integers(0, w), rng.integers(50, 600)
-        masks[:, :, i] = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
-        if kind != "blobs":
-            masks[:, :, i] ^= rng.random((h, w)) < 0.05 * (i + 1) / n
-    masks[:, :, 0] = 1  # one full mask: a single run
-    rles = pycoco.encode(masks)
-    if kind == "zero-runs":
-        rles = [pycoco.frPyObjects({"size": [h, w], "counts": gen.with_zero_runs(
-            rng, ref.encode_counts(masks[:, :, i]))}, h, w) for i in range(n)]
-    got = tmask.decode(rles)
-    np.testing.assert_array_equal(got, masks)
-    buffer = np.full(n * h * w + 1, 7, np.uint8)
-    out = buffer[1:].reshape(n, w, h).transpose(0, 2, 1)  # each mask column by column
-    turborle.decode(turborle.from_coco(rles), order="F", out=out)
-    np.testing.assert_array_equal(out, masks.transpose(2, 0, 1))
-    assert buffer[0] == 7
-
-
 @pytest.mark.parametrize("shape", [(0, 5), (5, 0), (0, 0)], ids=str)
 def test_measure_empty_shape(shape):
     rles = pycoco.encode(np.zeros((*shape, 2), np.uint8, order="F"))
