@@ -13,7 +13,8 @@
 //   pair is counted by AND and popcount over the overlap of the two boxes
 //   (Kernels::and_count). Its cost follows the overlap's area / 64, whatever the runs:
 //   masks of many short runs count far faster this way, masks of a few long runs sweep
-//   faster.
+//   faster. A plane is painted only when the pairs it would speed up are estimated to save
+//   more than painting it costs (small masks in few pairs never get one).
 //
 // The pair loop runs in tiles: a group of detections whose planes and intervals fit in the L2
 // cache together meets the ground truths one after the other, so each ground truth's data
