@@ -338,6 +338,7 @@ def _parts(out: Path) -> dict[str, Any]:
     return {p.name: pq.read_table(p) for p in sorted(out.glob("part-*.parquet"))}
 
 
+@pytest.mark.ray_cluster
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
 def test_ray_engine_writes_the_same_rows(dataset):
     """The default engine: a local Ray started (and stopped) by the job, two workers."""
@@ -358,6 +359,7 @@ def test_ray_engine_writes_the_same_rows(dataset):
     assert summary.cpu_seconds > 0  # the workers' CPU time came back with their shards
 
 
+@pytest.mark.ray_cluster
 @pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::ResourceWarning")
 def test_cli_joins_a_running_ray_by_address(dataset, tmp_path):
     """A Ray started here; the command line, in another process, joins it with --address."""
