@@ -499,7 +499,8 @@ def test_without_a_device_calls_say_so() -> None:
     for call in (lambda: tc.encode(FakeCudaArray((2, 3, 4))),
                  lambda: tc.area(FakeCudaArray((3, 4), "|u1")),
                  lambda: tc.decode(turborle.encode(np.zeros((1, 2, 2), bool))),
-                 lambda: tc.decode([{"size": [2, 2], "counts": "04"}])):
+                 lambda: tc.decode([{"size": [2, 2], "counts": "04"}]),
+                 tc.empty_cache):
         with pytest.raises(RuntimeError, match="no CUDA device"):
             call()
     info = turborle.info()

@@ -181,6 +181,36 @@ def test_device_memory_is_released_on_errors_and_with_results() -> None:
     assert before - free_device_memory() < 64 << 20  # each call holds about 1 GB while it runs
 
 
+def test_pool_memory_is_kept_up_to_its_limit_and_returned() -> None:
+    # 64 masks of 2048 x 2048 float32 logits: about 40 MB of buffers while encode runs.
+    masks = sam_like_masks(64, 2048, 2048, seed=15)
+    x = torch.where(cuda(masks.astype(bool)), 2.0, -2.0)
+    expected = turborle.encode(masks)
+    tc.empty_cache()
+    start = free_device_memory()
+    for _ in range(3):
+        assert tc.encode(x, threshold=0.0) == expected
+    kept = start - free_device_memory()
+    assert kept <= (256 << 20) + (8 << 20)  # the pool's limit (+ the driver's granularity)
+    tc.empty_cache()
+    assert start - free_device_memory() < 8 << 20
+    assert kept >= 16 << 20  # (it did keep the buffers: the next call maps nothing)
+
+
+def test_torch_views_are_read_as_their_values() -> None:
+    masks = sam_like_masks(3, 64, 48, seed=16)
+    logits = torch.where(cuda(masks.astype(bool)), -1.5, 1.5)  # negated below
+    flipped = torch._neg_view(logits)
+    assert flipped.is_neg()
+    assert tc.encode(flipped, threshold=0.0) == turborle.encode(masks)
+    wide = cuda(np.pad(masks, ((0, 0), (0, 0), (0, 5))))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        tc.encode(wide[:, :, :48])
+    assert tc.encode(wide[:, :, :48].contiguous()) == turborle.encode(masks)
+    with pytest.raises(TypeError, match="int32"):
+        tc.encode(cuda(masks.astype(np.int32)))
+
+
 def test_devices_and_bad_devices() -> None:
     rles = turborle.encode(np.ones((1, 3, 3), bool))
     for device in (0, "cuda", "cuda:0", torch.device("cuda:0"), torch.device("cuda")):

@@ -4,6 +4,7 @@
 #define TURBORLE_GPU_DEVICE 1
 
 #include <algorithm>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,43 @@ void fail(cudaError_t e, const char* what) {
                               cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
   if (e == cudaErrorMemoryAllocation) throw OutOfDeviceMemory(message);
   throw DeviceError(message);
+}
+
+namespace {
+std::mutex pools_mutex;
+std::vector<cudaMemPool_t> pools;  // by device ordinal; null until first used
+}  // namespace
+
+cudaMemPool_t memory_pool(int device) {
+  std::lock_guard<std::mutex> lock(pools_mutex);
+  if (device < 0) throw DeviceError("no CUDA device " + std::to_string(device));
+  if (pools.size() <= static_cast<size_t>(device)) pools.resize(device + 1, nullptr);
+  if (!pools[device]) {
+    cudaMemPoolProps props = {};
+    props.allocType = cudaMemAllocationTypePinned;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = device;
+    cudaMemPool_t pool = nullptr;
+    check(cudaMemPoolCreate(&pool, &props), "cudaMemPoolCreate");
+    uint64_t keep = kPoolKeep;
+    const cudaError_t e = cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
+    if (e != cudaSuccess) {
+      cudaMemPoolDestroy(pool);
+      fail(e, "cudaMemPoolSetAttribute");
+    }
+    pools[device] = pool;
+  }
+  return pools[device];
+}
+
+void empty_cache() {
+  std::lock_guard<std::mutex> lock(pools_mutex);
+  for (size_t device = 0; device < pools.size(); ++device) {
+    if (!pools[device]) continue;
+    DeviceScope scope(static_cast<int>(device));
+    check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");  // frees queued on streams land
+    check(cudaMemPoolTrimTo(pools[device], 0), "cudaMemPoolTrimTo");
+  }
 }
 
 int device_count() {
@@ -123,8 +161,8 @@ double transition_pass_ms(const Dense& d, const Place& where, int repeats) {
     using F = decltype(format);
     constexpr bool kAligned = decltype(aligned)::value;
     const auto masks = masks_of<F, kAligned>(d);
-    Buffer<uint32_t> per_slot(exec, d.n * d.w * masks.tiling.blocks);
-    const CountBoundaries<F, kAligned> pass{masks, per_slot.data()};
+    Buffer<uint32_t> bits(exec, d.n * d.w * masks.tiling.blocks);
+    const ChangeBits<F, kAligned> pass{masks, bits.data()};
     cudaEvent_t start, stop;
     check(cudaEventCreate(&start), "cudaEventCreate");
     check(cudaEventCreate(&stop), "cudaEventCreate");

@@ -127,6 +127,9 @@ std::string driver_version();
 std::string device_name(int device);
 // The GPU code this module holds ("sm_80 sm_90 compute_90").
 const char* targets();
+// Returns the device memory turborle's pool keeps between calls (up to 256 MiB a device) to
+// the driver.
+void empty_cache();
 // Device memory for results, from cudaMalloc; free_memory waits for the device first.
 void* allocate(size_t bytes, int device);
 void free_memory(void* p, int device) noexcept;

@@ -77,21 +77,8 @@ struct Tiling {
     return t;
   }
   // Slot of (mask i, row block b, column x): tiles write their columns' slots side by side
-  // (coalesced). The scan visits slots in scan order, column by column (ColumnSlots).
+  // (coalesced).
   TRLE_HD uint64_t slot(uint64_t i, uint64_t b, uint64_t x) const { return (i * blocks + b) * w + x; }
-};
-
-// Slots in scan order: item k (mask, column, row block) -> its slot; k = n*w*blocks (one past
-// the end) -> itself. A mask's first slot is i*w*blocks in either order.
-struct ColumnSlots {
-  uint64_t w, blocks, slots;
-  TRLE_HD uint64_t operator()(uint64_t k) const {
-    if (k >= slots) return k;
-    const uint64_t per_mask = w * blocks;
-    const uint64_t i = k / per_mask, r = k - i * per_mask;
-    const uint64_t x = r / blocks, b = r - x * blocks;
-    return (i * blocks + b) * w + x;
-  }
 };
 
 // One tile row: byte c (of word c / 4) is 1 where column x0 + c is foreground, else 0. Byte
@@ -195,85 +182,110 @@ TRLE_HD inline Lanes changes(const Lanes& a, const Lanes& b) {
 // compared with background, so a mask starting with foreground gets a first count of 0), and
 // every mask ends with one more boundary at its last pixel + 1. With the boundaries of all
 // masks in one sorted array of global positions, the counts are its adjacent differences: at a
-// mask's start the difference to the previous mask's end is the first count. Two passes: one
-// counts boundaries per (column, row block) slot, a scan gives each slot its place, and the
-// second writes the positions there.
+// mask's start the difference to the previous mask's end is the first count.
+//
+// Three passes. ChangeBits reads every mask element once and writes the boundaries as bits,
+// one 32-bit word per (mask, row block, column); ColumnTotals counts each column's bits; a
+// scan of those gives each column its place, and WritePositions writes the positions there.
+// Only the first pass reads the masks (1/8 of a bool mask's bytes, 1/32 of float32 logits'
+// are read again), and the last two read the words of a row block side by side (coalesced).
 
+// Pass 1: word (i, b, x) of `bits` (at Tiling::slot(i, b, x)) has bit r set where pixel
+// (32b + r, x) of mask i starts a run. Rows are gathered eight at a time in byte lanes (bit
+// r % 8 of column c's byte), then each column's four bytes make its word.
 template <class Format, bool kAligned>
-struct CountBoundaries {
+struct ChangeBits {
   Masks<Format, kAligned> masks;
-  uint32_t* per_slot;
+  uint32_t* bits;
   TRLE_HD void operator()(uint64_t item) const {
     constexpr uint32_t kV = Masks<Format, kAligned>::kV;
     const auto& tiling = masks.tiling;
     const Tile t = tiling.tile(item);
-    Lanes count;  // per column, in byte lanes (at most kRows < 256 each)
+    const uint64_t rows = t.y1 - t.y0;
+    Lanes group[4];  // rows 8g .. 8g + 7 of the tile
     Lanes before = masks.lanes_before(t);
-    TRLE_UNROLL_ROWS
-    for (uint64_t y = t.y0; y < t.y1; ++y) {
-      const Lanes now = masks.row_lanes(t.i, y, t.x0, t.nc);
-      const Lanes changed = changes(now, before);
+    TRLE_UNROLL
+    for (uint32_t g = 0; g < 4; ++g) {
       TRLE_UNROLL
-      for (uint32_t k = 0; k < 4; ++k) count.w[k] += changed.w[k];
-      before = now;
-    }
-    const bool mask_end = t.b + 1 == tiling.blocks && t.x0 + t.nc == tiling.w;
-    TRLE_UNROLL
-    for (uint32_t c = 0; c < kV; ++c) {
-      if (c < t.nc)
-        per_slot[tiling.slot(t.i, t.b, t.x0 + c)] = count.at(c) + (mask_end && c + 1 == t.nc);
-    }
-  }
-};
-
-template <class Format, bool kAligned>
-struct WriteBoundaries {
-  Masks<Format, kAligned> masks;
-  const uint64_t* slot_start;  // exclusive scan of the per-slot counts
-  uint64_t* positions;
-  TRLE_HD void operator()(uint64_t item) const {
-    constexpr uint32_t kV = Masks<Format, kAligned>::kV;
-    const auto& tiling = masks.tiling;
-    const Tile t = tiling.tile(item);
-    const uint64_t pixels = tiling.h * tiling.w;
-    const uint64_t base = t.i * pixels;
-    uint64_t next[kV];
-    TRLE_UNROLL
-    for (uint32_t c = 0; c < kV; ++c) next[c] = c < t.nc ? slot_start[tiling.slot(t.i, t.b, t.x0 + c)] : 0;
-    Lanes before = masks.lanes_before(t);
-    for (uint64_t y = t.y0; y < t.y1; ++y) {
-      const Lanes now = masks.row_lanes(t.i, y, t.x0, t.nc);
-      const Lanes changed = changes(now, before);
-      if (changed.any()) {
-        TRLE_UNROLL
-        for (uint32_t c = 0; c < kV; ++c)
-          if (changed.at(c)) positions[next[c]++] = base + (t.x0 + c) * tiling.h + y;
+      for (uint32_t r = 0; r < 8; ++r) {
+        if (8 * g + r < rows) {
+          const Lanes now = masks.row_lanes(t.i, t.y0 + 8 * g + r, t.x0, t.nc);
+          const Lanes changed = changes(now, before);
+          TRLE_UNROLL
+          for (uint32_t k = 0; k < 4; ++k) group[g].w[k] |= changed.w[k] << r;
+          before = now;
+        }
       }
-      before = now;
     }
-    if (t.b + 1 == tiling.blocks && t.x0 + t.nc == tiling.w) {
+    uint32_t words[kV];
+    TRLE_UNROLL
+    for (uint32_t c = 0; c < kV; ++c)
+      words[c] = group[0].at(c) | group[1].at(c) << 8 | group[2].at(c) << 16 | group[3].at(c) << 24;
+    uint32_t* out = bits + tiling.slot(t.i, t.b, t.x0);
+    if constexpr (kAligned) {  // w is a multiple of kV: whole 16-byte stores, aligned
+      struct alignas(16) Quad {
+        uint32_t w[4];
+      };
+      TRLE_UNROLL
+      for (uint32_t q = 0; q < kV / 4; ++q)
+        store16(out + 4 * q, Quad{{words[4 * q], words[4 * q + 1], words[4 * q + 2], words[4 * q + 3]}});
+    } else {
       TRLE_UNROLL
       for (uint32_t c = 0; c < kV; ++c)
-        if (c + 1 == t.nc) positions[next[c]] = base + pixels;
+        if (c < t.nc) out[c] = words[c];
     }
   }
 };
 
-// The per-slot boundary counts in scan order (0 one past the end, so that an exclusive scan
-// ends with the total).
-struct CountsInScanOrder {
-  const uint32_t* per_slot;
-  ColumnSlots order;
-  TRLE_HD uint64_t operator()(uint64_t k) const { return k < order.slots ? per_slot[order(k)] : 0; }
+// The boundary words of column x of mask i, one per row block, `w` apart.
+struct ColumnWords {
+  const uint32_t* bits;
+  uint64_t w, blocks;
+  TRLE_HD const uint32_t* at(uint64_t i, uint64_t x) const { return bits + i * blocks * w + x; }
 };
 
-// offsets[i] = first count of mask i = the scan's value at the mask's first slot (i = n: the
-// total).
+// Pass 2: totals[k] = boundaries in column x of mask i (k = i*w + x), the mask's end included
+// in its last column.
+struct ColumnTotals {
+  ColumnWords words;
+  uint32_t* totals;
+  TRLE_HD void operator()(uint64_t k) const {
+    const uint64_t i = k / words.w, x = k - i * words.w;
+    const uint32_t* p = words.at(i, x);
+    uint32_t sum = x + 1 == words.w ? 1 : 0;
+    for (uint64_t b = 0; b < words.blocks; ++b) sum += static_cast<uint32_t>(popcount(p[b * words.w]));
+    totals[k] = sum;
+  }
+};
+
+// Pass 3: the global positions of column k's boundaries from column_start[k] on (the
+// exclusive scan of ColumnTotals).
+struct WritePositions {
+  ColumnWords words;
+  uint64_t h;
+  const uint64_t* column_start;
+  uint64_t* positions;
+  TRLE_HD void operator()(uint64_t k) const {
+    static_assert(Tiling<16>::kRows == 32, "a boundary word holds one row block");
+    const uint64_t i = k / words.w, x = k - i * words.w;
+    const uint32_t* p = words.at(i, x);
+    const uint64_t top = (i * words.w + x) * h;  // global position of pixel (0, x) of mask i
+    uint64_t at = column_start[k];
+    for (uint64_t b = 0; b < words.blocks; ++b) {
+      for (uint32_t word = p[b * words.w]; word != 0; word &= word - 1)
+        positions[at++] = top + 32 * b + static_cast<uint64_t>(lowest_bit(word));
+    }
+    if (x + 1 == words.w) positions[at] = (i + 1) * h * words.w;
+  }
+};
+
+// offsets[i] = first count of mask i = the scan's value at the mask's first column (i = n:
+// the total).
 struct MaskOffsets {
-  const uint64_t* slot_start;
-  uint64_t slots_per_mask;
+  const uint64_t* column_start;
+  uint64_t w;
   uint64_t* offsets;
-  TRLE_HD void operator()(uint64_t i) const { offsets[i] = slot_start[i * slots_per_mask]; }
+  TRLE_HD void operator()(uint64_t i) const { offsets[i] = column_start[i * w]; }
 };
 
 // out[i] = table[index[i]].

@@ -7,12 +7,10 @@
 #include <thrust/for_each.h>
 #include <thrust/functional.h>
 #include <thrust/iterator/counting_iterator.h>
-#include <thrust/iterator/permutation_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
 #include <thrust/scan.h>
 #include <thrust/transform_reduce.h>
 
-#include <optional>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -99,41 +97,33 @@ Encoded encode_on_target(const Dense& d, Exec& exec) {
     exec.to_target(e.columns.data(), host.data(), host.size() * sizeof(uint64_t));
     return e;
   }
-  std::optional<Encoded> result;
+  const uint64_t blocks = (d.h + Tiling<16>::kRows - 1) / Tiling<16>::kRows;
+  const uint64_t columns = d.n * d.w;
+  Buffer<uint32_t> bits(exec, d.n * blocks * d.w);
   with_format(d, [&](auto format, auto aligned) {
     using F = decltype(format);
     constexpr bool kAligned = decltype(aligned)::value;
     const auto masks = masks_of<F, kAligned>(d);
-    const uint64_t slots_per_mask = d.w * masks.tiling.blocks;
-    const uint64_t slots = d.n * slots_per_mask;
-    Buffer<uint64_t> slot_start(exec, slots + 1);
-    {
-      Buffer<uint32_t> per_slot(exec, slots);
-      for_each_item(exec, masks.tiling.items(), CountBoundaries<F, kAligned>{masks, per_slot.data()});
-      // Scan in scan order (column by column), reading and writing the slots where tiles keep
-      // them (row block by row block).
-      const ColumnSlots order{d.w, masks.tiling.blocks, slots};
-      auto in = thrust::make_transform_iterator(Index(0), CountsInScanOrder{per_slot.data(), order});
-      auto out = thrust::make_permutation_iterator(slot_start.data(),
-                                                   thrust::make_transform_iterator(Index(0), order));
-      thrust::exclusive_scan(exec.policy(), in, in + (slots + 1), out, uint64_t(0),
-                             thrust::plus<uint64_t>());
-      exec.check_launch();
-    }
-    const uint64_t total = read_back(exec, slot_start.data() + slots);
-    Encoded e{Buffer<uint64_t>(exec, d.n + 1 + total), d.n, total};
-    {
-      Buffer<uint64_t> positions(exec, total);
-      for_each_item(exec, masks.tiling.items(),
-                    WriteBoundaries<F, kAligned>{masks, slot_start.data(), positions.data()});
-      thrust::adjacent_difference(exec.policy(), positions.data(), positions.data() + total,
-                                  e.columns.data() + d.n + 1);
-      exec.check_launch();
-    }
-    for_each_item(exec, d.n + 1, MaskOffsets{slot_start.data(), slots_per_mask, e.columns.data()});
-    result.emplace(std::move(e));
+    for_each_item(exec, masks.tiling.items(), ChangeBits<F, kAligned>{masks, bits.data()});
   });
-  return std::move(*result);
+  const ColumnWords words{bits.data(), d.w, blocks};
+  Buffer<uint64_t> column_start(exec, columns + 1);
+  {
+    Buffer<uint32_t> totals(exec, columns);
+    for_each_item(exec, columns, ColumnTotals{words, totals.data()});
+    scan_with_total(exec, columns, OrZero<uint32_t>{totals.data(), columns}, column_start.data());
+  }
+  const uint64_t total = read_back(exec, column_start.data() + columns);
+  Encoded e{Buffer<uint64_t>(exec, d.n + 1 + total), d.n, total};
+  {
+    Buffer<uint64_t> positions(exec, total);
+    for_each_item(exec, columns, WritePositions{words, d.h, column_start.data(), positions.data()});
+    thrust::adjacent_difference(exec.policy(), positions.data(), positions.data() + total,
+                                e.columns.data() + d.n + 1);
+    exec.check_launch();
+  }
+  for_each_item(exec, d.n + 1, MaskOffsets{column_start.data(), d.w, e.columns.data()});
+  return e;
 }
 
 // Run ends and parities, then the pixels of every mask (all h x w) into out.

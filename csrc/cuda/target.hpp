@@ -166,14 +166,20 @@ class DeviceScope {
   int previous_ = 0;
 };
 
-// thrust's temporary storage from the stream-ordered allocator: no device-wide syncs.
+// turborle's stream-ordered memory pool on a device (created on first use). It keeps up to
+// kPoolKeep bytes mapped between calls, so that a call does not map its buffers afresh (a
+// pool that keeps nothing, as the device's default does, returns them at every sync).
+constexpr uint64_t kPoolKeep = uint64_t(256) << 20;
+cudaMemPool_t memory_pool(int device);
+
+// thrust's temporary storage from the stream-ordered pool: no device-wide syncs.
 struct StreamAllocator {
   using value_type = char;
   cudaStream_t stream;
+  cudaMemPool_t pool;
   char* allocate(std::ptrdiff_t n) {
     void* p = nullptr;
-    cudaError_t e = cudaMallocAsync(&p, static_cast<size_t>(n), stream);
-    check(e, "cudaMallocAsync");
+    check(cudaMallocFromPoolAsync(&p, static_cast<size_t>(n), pool, stream), "cudaMallocFromPoolAsync");
     return static_cast<char*>(p);
   }
   void deallocate(char* p, size_t) { cudaFreeAsync(p, stream); }
@@ -184,14 +190,12 @@ class Exec {
   explicit Exec(const Place& where)
       : scope_(where.device),
         stream_(reinterpret_cast<cudaStream_t>(where.stream)),
-        alloc_{stream_} {}
+        alloc_{stream_, memory_pool(where.device)} {}
   // Algorithms queue on the stream and never wait unless they return a value.
   auto policy() { return thrust::cuda::par_nosync(alloc_).on(stream_); }
   void* allocate(size_t bytes) {
     if (bytes == 0) return nullptr;
-    void* p = nullptr;
-    check(cudaMallocAsync(&p, bytes, stream_), "cudaMallocAsync");
-    return p;
+    return alloc_.allocate(static_cast<std::ptrdiff_t>(bytes));
   }
   void release(void* p) noexcept {
     if (p) cudaFreeAsync(p, stream_);

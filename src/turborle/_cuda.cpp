@@ -425,6 +425,8 @@ PYBIND11_MODULE(_cuda, m) {
   device.def("runtime_version", &gpu::device::runtime_version, "CUDA runtime built with.");
   device.def("driver_version", &gpu::device::driver_version, "CUDA driver ('' when none).");
   device.def("device_name", &gpu::device::device_name, py::arg("device"));
+  device.def("empty_cache", &gpu::device::empty_cache,
+             "Returns the memory turborle's device pools keep between calls to the driver.");
   device.def("targets", &gpu::device::targets, "GPU code in this module (sm_XX, compute_XX).");
   device.def("pointer_device", &gpu::device::pointer_device, py::arg("ptr"),
              "Device of a pointer, -1 when it is not device memory.");

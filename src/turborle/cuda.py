@@ -14,6 +14,8 @@ memory.
                                             ``DeviceArray`` (or into ``out=``)
 ``area(x)``, ``bbox(x, fmt="xywh")``        of dense CUDA masks, as ``DeviceArray``
 ``is_available()``                          whether a CUDA device can be used
+``empty_cache()``                           return the device memory turborle keeps between
+                                            calls (at most 256 MiB a device) to the driver
 ==========================================  ====================================================
 
 Masks come in through DLPack (``__dlpack__``) or ``__cuda_array_interface__``: torch tensors,
@@ -47,7 +49,7 @@ try:
 except ImportError:  # built without CUDA (no nvcc at install time, or TURBORLE_CUDA=0)
     _cuda = None  # type: ignore[assignment]
 
-__all__ = ["DeviceArray", "area", "bbox", "decode", "encode", "is_available"]
+__all__ = ["DeviceArray", "area", "bbox", "decode", "empty_cache", "encode", "is_available"]
 
 if _cuda is not None:
     DeviceArray = _cuda.device.DeviceArray
@@ -60,6 +62,7 @@ _FLOATS = ("float16", "bfloat16", "float32")
 _MASK_TYPES = ("bool", "uint8", *_FLOATS)
 # __cuda_array_interface__ type strings of the element types masks may have.
 _TYPESTRS = {"|b1": "bool", "|u1": "uint8", "<f2": "float16", "<f4": "float32"}
+_TORCH_TYPES: dict[Any, str] = {}  # torch dtype -> name, filled when torch is first seen
 _DLPACK_DEVICES = {1: "host memory (CPU)", 2: "CUDA", 3: "pinned host memory (CUDA host)",
                    4: "OpenCL", 7: "Vulkan", 8: "Metal", 10: "ROCm", 13: "CUDA managed memory"}
 
@@ -67,6 +70,17 @@ _DLPACK_DEVICES = {1: "host memory (CPU)", 2: "CUDA", 3: "pinned host memory (CU
 def is_available() -> bool:
     """Whether turborle was built with CUDA and a CUDA device can be used."""
     return _cuda is not None and _cuda.device.device_count() > 0
+
+
+def empty_cache() -> None:
+    """Return the device memory turborle keeps between calls to the driver.
+
+    The buffers of ``encode`` and ``decode`` come from a stream-ordered pool per device that
+    keeps up to 256 MiB mapped after a call (mapping memory afresh costs more than most calls),
+    as torch's caching allocator does; this hands it back, as ``torch.cuda.empty_cache()`` does
+    for torch's. Results (``DeviceArray``) are not in the pool.
+    """
+    _require_device().empty_cache()
 
 
 def _require_device() -> Any:
@@ -247,6 +261,10 @@ class _DeviceTarget:
     def dense(self, x: Any, stream: Any, what: str) -> _Dense:
         if isinstance(x, (np.ndarray, list, tuple)):
             raise _host_array_error(x, what)
+        if type(x).__module__.startswith("torch"):
+            fast = self._torch_dense(x, stream, what)
+            if fast is not None:
+                return fast
         if getattr(x, "requires_grad", False) and hasattr(x, "detach"):
             x = x.detach()  # (torch exports no tensor that requires grad; nothing is copied)
         if hasattr(x, "__dlpack_device__") and hasattr(x, "__dlpack__"):
@@ -289,6 +307,34 @@ class _DeviceTarget:
         if producer is not None and int(producer) not in (handle, -1):
             api.wait(device, handle, 0 if int(producer) == 1 else int(producer))
         return _Dense(ptr, shape, dtype, device, handle, x)
+
+    @staticmethod
+    def _torch_dense(x: Any, stream: Any, what: str) -> _Dense | None:
+        """A strided CUDA torch tensor read through its own attributes: what DLPack would say,
+        without torch's export and our import of a capsule on every call. None for anything
+        else (the DLPack path then accepts it or says why not)."""
+        torch: Any = sys.modules.get("torch")
+        if (torch is None or not isinstance(x, torch.Tensor) or not x.is_cuda
+                or x.layout is not torch.strided):
+            return None
+        if x.is_neg():  # a lazily negated view: its values, not its storage's
+            x = x.resolve_neg()
+        if not _TORCH_TYPES:
+            _TORCH_TYPES.update({torch.bool: "bool", torch.uint8: "uint8",
+                                 torch.float16: "float16", torch.bfloat16: "bfloat16",
+                                 torch.float32: "float32"})
+        dtype = _TORCH_TYPES.get(x.dtype)
+        if dtype is None:
+            return None
+        shape = tuple(x.shape)
+        _check_layout(shape, x.stride(), dtype, what)
+        api = _require_device()
+        device = x.get_device()
+        current = int(torch.cuda.current_stream(device).cuda_stream)
+        handle = current if stream is None else _stream_handle(stream, x, device)
+        if handle != current:  # the given stream waits for the work that made x
+            api.wait(device, handle, current)
+        return _Dense(x.data_ptr(), shape, dtype, device, handle, x)
 
     def output(self, out: Any, stream: int | None, shape: tuple[int, int, int],
                column_major: bool) -> tuple[int, int, int, Any]:
