@@ -1,6 +1,6 @@
 // The per-item work of every GPU pass, as __host__ __device__ functors.
 //
-// Each functor's operator()(item) is the body of one thread: thrust::for_each runs it over a
+// Each functor's operator()(item) is the body of one thread: Exec::for_each runs it over a
 // counting range on the device (one thread per item) and, in the host build, in a serial
 // loop. So the index arithmetic below is the same code on both targets, and the host tests
 // check it.

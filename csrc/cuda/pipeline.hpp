@@ -4,7 +4,6 @@
 #pragma once
 
 #include <thrust/adjacent_difference.h>
-#include <thrust/for_each.h>
 #include <thrust/functional.h>
 #include <thrust/iterator/counting_iterator.h>
 #include <thrust/iterator/transform_iterator.h>
@@ -25,9 +24,7 @@ using Index = thrust::counting_iterator<uint64_t>;
 
 template <class Fn>
 void for_each_item(Exec& exec, uint64_t n, const Fn& fn) {
-  if (n == 0) return;
-  thrust::for_each_n(exec.policy(), Index(0), n, fn);
-  exec.check_launch();
+  if (n > 0) exec.for_each(n, fn);
 }
 
 // out[0..n] = exclusive scan of fn(0..n-1) followed by its total (fn(n) must be 0).

@@ -4,7 +4,9 @@
 //   TRLE_HD             __host__ __device__ on the device build, nothing on the host build
 //   TRLE_UNROLL(_ROWS)  unrolling hints for nvcc (all / by 4)
 //   TRLE_TARGET         the namespace of the build: device or host
-//   Exec                where thrust algorithms run (policy) and how memory is had and copied
+//   Exec                where thrust algorithms run (policy), per-item passes (for_each: one
+//                       thread per item on the device, a loop on the host), how memory is had
+//                       and copied
 //   Buffer<T>           target memory owned by scope: released on every path, errors included
 //   atomic_add/min/max  atomics on the device; plain updates on the (serial) host build
 //
@@ -26,6 +28,8 @@
 #error "the device build of turborle's GPU code needs nvcc"
 #endif
 #include <cuda_runtime.h>
+#include <thrust/for_each.h>
+#include <thrust/iterator/counting_iterator.h>
 #include <thrust/system/cuda/execution_policy.h>
 #define TRLE_HD __host__ __device__
 #define TRLE_TARGET device
@@ -185,6 +189,14 @@ struct StreamAllocator {
   void deallocate(char* p, size_t) { cudaFreeAsync(p, stream); }
 };
 
+// One thread per item (thrust's for_each gives a thread several items in turn, which halves
+// the loads in flight of a pass that is one load per item).
+template <class Fn>
+__global__ void each_item(Fn fn, uint64_t n) {
+  const uint64_t item = static_cast<uint64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (item < n) fn(item);
+}
+
 class Exec {
  public:
   explicit Exec(const Place& where)
@@ -193,6 +205,17 @@ class Exec {
         alloc_{stream_, memory_pool(where.device)} {}
   // Algorithms queue on the stream and never wait unless they return a value.
   auto policy() { return thrust::cuda::par_nosync(alloc_).on(stream_); }
+  // fn(0), ..., fn(n - 1), one thread each (n > 0).
+  template <class Fn>
+  void for_each(uint64_t n, const Fn& fn) {
+    constexpr uint64_t kThreads = 256;
+    const uint64_t blocks = (n + kThreads - 1) / kThreads;
+    if (blocks > 0x7fffffffu)
+      thrust::for_each_n(policy(), thrust::counting_iterator<uint64_t>(0), n, fn);
+    else
+      each_item<<<static_cast<unsigned>(blocks), static_cast<unsigned>(kThreads), 0, stream_>>>(fn, n);
+    check_launch();
+  }
   void* allocate(size_t bytes) {
     if (bytes == 0) return nullptr;
     return alloc_.allocate(static_cast<std::ptrdiff_t>(bytes));
@@ -224,6 +247,10 @@ class Exec {
  public:
   explicit Exec(const Place&) {}
   auto policy() { return thrust::cpp::par; }
+  template <class Fn>
+  void for_each(uint64_t n, const Fn& fn) {
+    for (uint64_t i = 0; i < n; ++i) fn(i);
+  }
   void* allocate(size_t bytes) {
     if (bytes == 0) return nullptr;
     return ::operator new(bytes, std::align_val_t(64));
