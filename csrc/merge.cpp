@@ -15,6 +15,7 @@
 #include "errors.hpp"
 #include "portable.hpp"
 #include "runs.hpp"
+#include "spans.hpp"
 #include "turborle.hpp"
 
 namespace turborle {
@@ -52,42 +53,30 @@ struct Intervals {
   }
 };
 
-// Canonical counts from foreground intervals given in increasing order; an interval that
-// starts where the previous one ends extends it.
+// Canonical counts from foreground intervals given in order of start, which may overlap (a
+// union's): the open interval grows while the next one starts inside or right after it, and
+// goes to CountsWriter once one starts past it.
 class IntervalWriter {
  public:
-  IntervalWriter(Counts& out, size_t room) : out_(out), base_(out.size()) {
-    out.resize(base_ + room);
-    first_ = o_ = out.data() + base_;
-  }
+  IntervalWriter(Counts& out, size_t room) : counts_(out, room) {}
   void add(uint64_t s, uint64_t e) {
     if (open_ && s <= ce_) {
       ce_ = std::max(ce_, e);
       return;
     }
-    flush();
+    if (open_) counts_.add(cs_, ce_);
     cs_ = s;
     ce_ = e;
     open_ = true;
   }
   void finish(uint64_t total) {
-    flush();
-    if (o_ == first_ || total > end_) *o_++ = total - end_;
-    out_.resize(base_ + size_t(o_ - first_));
+    if (open_) counts_.add(cs_, ce_);
+    counts_.finish(total);
   }
 
  private:
-  void flush() {
-    if (!open_) return;
-    *o_++ = cs_ - end_;
-    *o_++ = ce_ - cs_;
-    end_ = ce_;
-    open_ = false;
-  }
-  Counts& out_;
-  size_t base_;
-  count_t *first_, *o_;
-  uint64_t end_ = 0, cs_ = 0, ce_ = 0;
+  CountsWriter counts_;
+  uint64_t cs_ = 0, ce_ = 0;
   bool open_ = false;
 };
 

@@ -96,44 +96,46 @@ void for_each_span(RleRef r, uint64_t from, uint64_t to, Fn&& fn) {
 
 // Turns foreground intervals of the stream, given in increasing order, into canonical
 // counts appended to `out`; touching intervals are joined, empty ones ignored. Counts are
-// gathered in a small buffer and appended a block at a time.
+// written in place into room made ahead (the expected count when the caller knows it),
+// which grows by doubling and is cut to what was written at finish.
 class CountsWriter {
  public:
-  explicit CountsWriter(Counts& out) : out_(out) {}
+  // `room`: the counts expected, when known (more are made room for as they come).
+  explicit CountsWriter(Counts& out, size_t room = 0) : out_(out), base_(out.size()) {
+    out_.resize(base_ + std::max<size_t>(room, 64));
+    o_ = out_.data() + base_;
+  }
   void add(uint64_t a, uint64_t b) {
     if (b <= a) return;
-    if (any_ && a == end_) {
-      last() += b - a;
+    if (a == end_ && o_ != out_.data() + base_) {
+      o_[-1] += b - a;
     } else {
-      if (k_ + 2 > kBuffer) flush();
-      buffer_[k_] = a - end_;
-      buffer_[k_ + 1] = b - a;
-      k_ += 2;
-      any_ = true;
+      if (out_.data() + out_.size() - o_ < 2) grow();
+      o_[0] = a - end_;
+      o_[1] = b - a;
+      o_ += 2;
     }
     end_ = b;
   }
   // Ends the mask of `total` pixels.
   void finish(uint64_t total) {
-    if (!any_ || total > end_) {
-      if (k_ + 1 > kBuffer) flush();
-      buffer_[k_++] = total - end_;
+    if (o_ == out_.data() + base_ || total > end_) {
+      if (o_ == out_.data() + out_.size()) grow();
+      *o_++ = total - end_;
     }
-    flush();
+    out_.resize(static_cast<size_t>(o_ - out_.data()));
   }
 
  private:
-  static constexpr size_t kBuffer = 256;
-  count_t& last() { return k_ ? buffer_[k_ - 1] : out_.back(); }
-  void flush() {
-    out_.insert(out_.end(), buffer_, buffer_ + k_);
-    k_ = 0;
+  void grow() {  // doubles this mask's room (not the whole vector's)
+    const size_t used = static_cast<size_t>(o_ - out_.data());
+    out_.resize(used + std::max<size_t>(used - base_, 64));
+    o_ = out_.data() + used;
   }
   Counts& out_;
-  count_t buffer_[kBuffer];
-  size_t k_ = 0;
+  size_t base_;
+  count_t* o_;
   uint64_t end_ = 0;
-  bool any_ = false;
 };
 
 // Appends a span, storing its fields in place (a Span built on the stack and copied whole
