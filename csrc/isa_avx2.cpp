@@ -84,13 +84,13 @@ struct PdepSpread {
 extern const Kernels kAvx2Kernels = {
     find_byte_avx2,         row_changes_avx2,         unpack_row_avx2,
     string_values<Avx2Strings>, string_parse<Avx2Strings>, string_measure<Avx2Strings>,
-    string_length_scalar, write_string_with<PdepSpread>, and_count_scalar,
+    string_length_scalar, write_string_with<PdepSpread>, and_count_scalar, counts_box,
 };
 extern const Kernels kAvx2SlowPextKernels = {
     find_byte_avx2,         row_changes_avx2,         unpack_row_avx2,
     string_values<Avx2StringsSlowPext>, string_parse<Avx2StringsSlowPext>,
     string_measure<Avx2StringsSlowPext>,
-    string_length_scalar, write_string_scalar, and_count_scalar,
+    string_length_scalar, write_string_scalar, and_count_scalar, counts_box,
 };
 
 }  // namespace turborle

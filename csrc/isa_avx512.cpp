@@ -88,7 +88,7 @@ struct PdepSpread {
 extern const Kernels kAvx512Kernels = {
     find_byte_avx512,         row_changes_avx512,         unpack_row_avx512,
     string_values<Avx512Strings>, string_parse<Avx512Strings>, string_measure<Avx512Strings>,
-    string_length_scalar, write_string_with<PdepSpread>, and_count_scalar,
+    string_length_scalar, write_string_with<PdepSpread>, and_count_scalar, counts_box,
 };
 
 }  // namespace turborle

@@ -303,50 +303,114 @@ inline bool string_parse(const char* s, size_t len, uint64_t total, uint64_t* ou
                                  [](const int64_t*, size_t) {});
 }
 
-// The tight box of a mask from its counts, for masks of fewer than 2^52 pixels. Per run of
-// foreground only its first row is needed (a run longer than what is left of its column
-// crosses into the next and so covers every row); the row from one multiplication by 1/h in
-// double precision (exact below 2^53) and one correction, instead of BoxBuilder's branches
-// that step column by column. The columns of the first and last foreground pixels come at the
-// end.
-class DivisionBox {
+// DivisionBox fed a chunk of counts at a time, on AVX2 four (foreground, background) pairs at
+// a time: their start positions by a prefix sum across the lanes, their rows in double
+// precision (exact below 2^52 pixels, as DivisionBox's), the minimum and maximum rows and the
+// last foreground pixel kept in vectors across chunks. Pairs go one at a time until the first
+// foreground pixel is found; what is left at the end of a chunk (fewer than four pairs) is
+// carried into the next, so that chunks of a few tens of counts (the string parser's blocks)
+// still go four pairs at a time.
+class BoxAdder {
  public:
-  explicit DivisionBox(uint64_t h) : h_(h), inverse_(1.0 / static_cast<double>(h)) {}
-  void add(const int64_t* counts, size_t k, size_t first) {  // first: number of counts[0]
+  explicit BoxAdder(uint64_t h) : b_(h) {}
+  template <class C>
+  void add(const C* counts, size_t k, size_t first) {  // as DivisionBox::add
     size_t j = 0;
-    if (!(first & 1) && k) pos_ += static_cast<uint64_t>(counts[j++]);  // background first
-    for (; j < k; j += 2) {  // counts[j] foreground, counts[j + 1] the background after it
-      const uint64_t c = static_cast<uint64_t>(counts[j]);
-      if (c > 0) {
-        const uint64_t row = pos_ - column(pos_) * h_;
-        const bool across = row + c > h_;
-        ys_ = std::min(ys_, across ? 0 : row);
-        ye_ = std::max(ye_, across ? h_ - 1 : row + c - 1);
-        if (first_ == UINT64_MAX) first_ = pos_;
-        last_ = pos_ + c - 1;
-      }
-      pos_ += c + (j + 1 < k ? static_cast<uint64_t>(counts[j + 1]) : 0);
+#ifdef TURBORLE_KERNELS_AVX2
+    if (carried_ > 0) {  // this chunk continues the pairs carried from the last one
+      while (j < k && carried_ < 8) carry_[carried_++] = static_cast<uint64_t>(counts[j++]);
+      if (carried_ < 8) return;
+      vector_pairs(carry_, 0, 8);
+      carried_ = 0;
+    } else if (!(first & 1) && k) {
+      b_.pos += static_cast<uint64_t>(counts[j++]);
     }
+#else
+    if (!(first & 1) && k) b_.pos += static_cast<uint64_t>(counts[j++]);
+#endif
+    for (; j < k && b_.first == UINT64_MAX; j += 2) b_.pairs(counts, j, std::min(j + 2, k));
+#ifdef TURBORLE_KERNELS_AVX2
+    if (j < k) {  // (the first foreground pixel is known: all pairs go in vectors)
+      j = vector_pairs(counts, j, k);
+      while (j < k) carry_[carried_++] = static_cast<uint64_t>(counts[j++]);
+    }
+#else
+    b_.pairs(counts, j, k);
+#endif
   }
-  Box finish() const {
-    if (first_ == UINT64_MAX) return Box{};
-    return Box{column(first_), ys_, column(last_) + 1, ye_ + 1};
+  Box finish() {
+#ifdef TURBORLE_KERNELS_AVX2
+    b_.pairs(carry_, 0, carried_);
+    alignas(32) double v[3][4];
+    _mm256_store_pd(v[0], ys_);
+    _mm256_store_pd(v[1], ye_);
+    _mm256_store_pd(v[2], last_);
+    for (int lane = 0; lane < 4; ++lane) {
+      if (v[0][lane] < 1.8e19) b_.ys = std::min(b_.ys, static_cast<uint64_t>(v[0][lane]));
+      b_.ye = std::max(b_.ye, static_cast<uint64_t>(v[1][lane]));
+      b_.last = std::max(b_.last, static_cast<uint64_t>(v[2][lane]));
+    }
+#endif
+    return b_.finish();
   }
 
  private:
-  uint64_t column(uint64_t at) const {
-    // (Through int64: the conversions to and from double are single instructions then.)
-    const auto q = static_cast<int64_t>(static_cast<double>(static_cast<int64_t>(at)) * inverse_);
-    const int64_t row = static_cast<int64_t>(at) - q * static_cast<int64_t>(h_);
-    return static_cast<uint64_t>(q - (row < 0) + (row >= static_cast<int64_t>(h_)));
+#ifdef TURBORLE_KERNELS_AVX2
+  template <class C>
+  size_t vector_pairs(const C* counts, size_t j, size_t k) {
+    const __m256i magic_bits = _mm256_set1_epi64x(0x4330000000000000ll);  // 2^52 as a double
+    const __m256d magic = _mm256_set1_pd(4503599627370496.0), zero = _mm256_setzero_pd();
+    const __m256d h = _mm256_set1_pd(static_cast<double>(b_.h)), inverse = _mm256_set1_pd(b_.inverse);
+    const __m256d one = _mm256_set1_pd(1.0), none = _mm256_set1_pd(18446744073709551616.0);
+    auto as_double = [&](__m256i x) {  // x < 2^52
+      return _mm256_sub_pd(_mm256_castsi256_pd(_mm256_or_si256(x, magic_bits)), magic);
+    };
+    __m256i pos = _mm256_set1_epi64x(static_cast<long long>(b_.pos));
+    __m256d ys = ys_, ye = ye_, last = last_;  // (in registers: vectors may alias the counts)
+    for (; j + 8 <= k; j += 8) {
+      const __m256i p = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(counts + j));
+      const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(counts + j + 4));
+      const __m256i fg = _mm256_permute4x64_epi64(_mm256_unpacklo_epi64(p, q), _MM_SHUFFLE(3, 1, 2, 0));
+      const __m256i bg = _mm256_permute4x64_epi64(_mm256_unpackhi_epi64(p, q), _MM_SHUFFLE(3, 1, 2, 0));
+      const __m256i step = _mm256_add_epi64(fg, bg);
+      __m256i sum = _mm256_add_epi64(step, _mm256_blend_epi32(
+          _mm256_permute4x64_epi64(step, _MM_SHUFFLE(2, 1, 0, 0)), _mm256_setzero_si256(), 0x03));
+      sum = _mm256_add_epi64(sum, _mm256_blend_epi32(
+          _mm256_permute4x64_epi64(sum, _MM_SHUFFLE(1, 0, 0, 0)), _mm256_setzero_si256(), 0x0f));
+      const __m256d start = as_double(_mm256_add_epi64(pos, _mm256_sub_epi64(sum, step)));
+      pos = _mm256_add_epi64(pos, _mm256_permute4x64_epi64(sum, _MM_SHUFFLE(3, 3, 3, 3)));
+      const __m256d c = as_double(fg);
+      __m256d row = _mm256_sub_pd(start, _mm256_mul_pd(_mm256_floor_pd(_mm256_mul_pd(start, inverse)), h));
+      row = _mm256_add_pd(row, _mm256_and_pd(_mm256_cmp_pd(row, zero, _CMP_LT_OQ), h));
+      row = _mm256_sub_pd(row, _mm256_and_pd(_mm256_cmp_pd(row, h, _CMP_GE_OQ), h));
+      const __m256d end = _mm256_add_pd(row, c);  // one past the run's last row, if it fits
+      const __m256d across = _mm256_cmp_pd(end, h, _CMP_GT_OQ);
+      const __m256d valid = _mm256_cmp_pd(c, zero, _CMP_GT_OQ);
+      ys = _mm256_min_pd(ys, _mm256_blendv_pd(none, _mm256_andnot_pd(across, row), valid));
+      const __m256d bottom = _mm256_blendv_pd(end, h, across);
+      ye = _mm256_max_pd(ye, _mm256_and_pd(valid, _mm256_sub_pd(bottom, one)));
+      last = _mm256_max_pd(last, _mm256_and_pd(valid, _mm256_sub_pd(_mm256_add_pd(start, c), one)));
+    }
+    ys_ = ys;
+    ye_ = ye;
+    last_ = last;
+    b_.pos = static_cast<uint64_t>(_mm256_extract_epi64(pos, 0));
+    return j;
   }
-
-  uint64_t h_;
-  double inverse_;
-  uint64_t pos_ = 0;
-  uint64_t first_ = UINT64_MAX, last_ = 0;  // first and last foreground pixel
-  uint64_t ys_ = UINT64_MAX, ye_ = 0;
+  __m256d ys_ = _mm256_set1_pd(18446744073709551616.0), ye_ = _mm256_setzero_pd(),
+          last_ = _mm256_setzero_pd();
+  uint64_t carry_[8];  // fewer than 8 counts from a foreground count on, for the next chunk
+  size_t carried_ = 0;
+#endif
+  DivisionBox b_;
 };
+
+// The tight box of a mask of fewer than 2^52 pixels from its counts.
+inline void counts_box(const uint64_t* counts, size_t m, uint64_t h, Box* out) {
+  BoxAdder b(h);
+  b.add(counts, m, 0);
+  *out = b.finish();
+}
 
 template <class P>
 inline bool string_measure(const char* s, size_t len, uint64_t h, uint64_t total,
@@ -356,7 +420,7 @@ inline bool string_measure(const char* s, size_t len, uint64_t h, uint64_t total
     if (!string_counts<P, false>(s, len, total, nullptr, r, [](const int64_t*, size_t) {}))
       return false;
   } else if (total < (uint64_t(1) << 52)) {
-    DivisionBox builder(h);
+    BoxAdder builder(h);
     auto add = [&](const int64_t* counts, size_t k) { builder.add(counts, k, r.m - k); };
     if (!string_counts<P, true>(s, len, total, nullptr, r, add)) return false;
     *box = builder.finish();

@@ -35,7 +35,7 @@ uint64_t find_byte_neon(const uint8_t* p, uint64_t i, uint64_t len, bool want_no
 extern const Kernels kNeonKernels = {
     find_byte_neon,         row_changes_scalar,         unpack_row_scalar,
     string_values<SwarStrings>, string_parse<SwarStrings>, string_measure<SwarStrings>,
-    string_length_scalar, write_string_scalar, and_count_scalar,
+    string_length_scalar, write_string_scalar, and_count_scalar, counts_box,
 };
 
 }  // namespace turborle

@@ -2,6 +2,7 @@
 #include "batch_build.hpp"
 #include "errors.hpp"
 #include "runs.hpp"
+#include "simd.hpp"
 #include "string_codec.hpp"
 #include "turborle.hpp"
 
@@ -37,8 +38,17 @@ void area(BatchView b, uint64_t* out, const Config& cfg) {
 
 void bbox(BatchView b, double* out, const Config& cfg) {
   const int threads = threads_for(cfg.threads, b.n ? b.offsets[b.n] * kNanosPerCount : 0);
+  const Kernels& k = kernels(cfg.isa);
   parallel_chunks(b.n, threads, [&](size_t begin, size_t end, size_t) {
-    for (size_t i = begin; i < end; ++i) write_box(tight_box(b[i]), out + 4 * i);
+    for (size_t i = begin; i < end; ++i) {
+      const RleRef r = b[i];
+      Box box;
+      if (r.h * r.w < (uint64_t(1) << 52))
+        k.box(r.counts, r.m, r.h, &box);
+      else
+        box = tight_box(r);
+      write_box(box, out + 4 * i);
+    }
   });
 }
 

@@ -71,6 +71,58 @@ class BoxBuilder {
   uint64_t xs_ = 0, xe_ = 0, ys_, ye_ = 0;
 };
 
+// The tight box of a mask from its counts, for masks of fewer than 2^52 pixels. Per run of
+// foreground only its first row is needed (a run longer than what is left of its column
+// crosses into the next and so covers every row); the row from one multiplication by 1/h in
+// double precision (exact below 2^53) and one correction, instead of BoxBuilder's branches
+// that step column by column. The columns of the first and last foreground pixels come at the
+// end.
+// (Its state is open to the vector kernels that feed it several runs at a time:
+// isa_kernels.hpp's box_add.)
+struct DivisionBox {
+  explicit DivisionBox(uint64_t h_) : h(h_), inverse(1.0 / static_cast<double>(h_)) {}
+  template <class C>  // int64_t (the string parser's) or count_t
+  void add(const C* counts, size_t k, size_t first) {  // first: number of counts[0]
+    size_t j = 0;
+    if (!(first & 1) && k) pos += static_cast<uint64_t>(counts[j++]);  // background first
+    pairs(counts, j, k);
+  }
+  // counts[j, k): foreground at j, j + 2, ..., each followed by its background (but the last
+  // may not be).
+  template <class C>
+  void pairs(const C* counts, size_t j, size_t k) {
+    for (; j < k; j += 2) {
+      const uint64_t c = static_cast<uint64_t>(counts[j]);
+      if (c > 0) {
+        const uint64_t row = pos - column(pos) * h;
+        const bool across = row + c > h;
+        ys = std::min(ys, across ? 0 : row);
+        ye = std::max(ye, across ? h - 1 : row + c - 1);
+        if (first == UINT64_MAX) first = pos;
+        last = pos + c - 1;
+      }
+      pos += c + (j + 1 < k ? static_cast<uint64_t>(counts[j + 1]) : 0);
+    }
+  }
+  Box finish() const {
+    if (first == UINT64_MAX) return Box{};
+    return Box{column(first), ys, column(last) + 1, ye + 1};
+  }
+  uint64_t column(uint64_t at) const {
+    // (Through int64: the conversions to and from double are single instructions then.)
+    const auto q = static_cast<int64_t>(static_cast<double>(static_cast<int64_t>(at)) * inverse);
+    const int64_t row = static_cast<int64_t>(at) - q * static_cast<int64_t>(h);
+    return static_cast<uint64_t>(q - (row < 0) + (row >= static_cast<int64_t>(h)));
+  }
+
+  uint64_t h;
+  double inverse;
+  uint64_t pos = 0;
+  uint64_t first = UINT64_MAX, last = 0;  // first and last foreground pixel
+  uint64_t ys = UINT64_MAX, ye = 0;
+};
+
+// Any mask (the kernels' box is faster, for masks of fewer than 2^52 pixels).
 inline Box tight_box(RleRef r) {
   BoxBuilder box(r.h);
   for (size_t j = 0; j < r.m; ++j) box.add(r.counts[j]);

@@ -53,6 +53,9 @@ struct Kernels {
   // `words` 64-bit words each, column c of a at a + c * stride_a, of b at b + c * stride_b.
   uint64_t (*and_count)(const uint64_t* a, size_t stride_a, const uint64_t* b, size_t stride_b,
                         size_t cols, size_t words);
+
+  // The tight box of counts[0, m) of a mask of h rows and fewer than 2^52 pixels (measure.cpp).
+  void (*box)(const uint64_t* counts, size_t m, uint64_t h, Box* out);
 };
 
 // The kernels of an instruction set (one this CPU supports: see parse_isa).

@@ -137,3 +137,44 @@ def test_errors_are_the_same_on_every_level():
         except ValueError:
             valid = False
         assert (got[0] == "ok") == valid
+
+
+def _counts_with_empty_runs(rng, h, w):
+    """Counts of an h x w mask, random inside a random box (which may touch any border), with
+    zero-length runs spliced in (valid, not canonical): a foreground run of 0 anywhere must not
+    move the box."""
+    y0, y1 = sorted(rng.integers(0, h + 1, 2))
+    x0, x1 = sorted(rng.integers(0, w + 1, 2))
+    if rng.random() < 0.3:
+        y1 = h  # runs that end on the bottom row
+    mask = np.zeros((h, w), bool)
+    mask[y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0)) < rng.uniform(0.02, 0.98)
+    counts = list(ref.encode_counts(mask))
+    for _ in range(int(rng.integers(0, 6))):
+        at = int(rng.integers(1, len(counts) + 1))
+        counts[at:at] = [0, 0]  # a background run split by an empty foreground run
+    return counts, mask
+
+
+@pytest.mark.parametrize("h", [1, 2, 7, 64, 480, 1000])
+def test_box_of_parsed_counts_on_every_level(level, h):
+    # Parsed masks take the kernels' box (four runs at a time on AVX2, with a scalar start until
+    # the first foreground pixel and a scalar end); the dense masks are the oracle.
+    rng = np.random.default_rng(h + 17)
+    w = int(rng.integers(1, 200))
+    cases = [_counts_with_empty_runs(rng, h, w) for _ in range(40)]
+    late = np.zeros((h, w), bool)
+    late[h - 1, w - 1] = True  # the only pixel is the last
+    cases.append((ref.encode_counts(late), late))
+    cases.append((ref.encode_counts(np.ones((h, w), bool)), np.ones((h, w), bool)))
+    cases.append(([h * w], np.zeros((h, w), bool)))
+    objs = [{"size": [h, w], "counts": list(map(int, c))} for c, _ in cases]
+    batch = turborle.from_coco(objs)
+    expected = []
+    for _, mask in cases:
+        ys, xs = np.nonzero(mask)
+        expected.append([0, 0, 0, 0] if not len(xs) else
+                        [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1])
+    np.testing.assert_array_equal(turborle.bbox(batch), expected)
+    strings = [{"size": [h, w], "counts": ref.counts_to_string(list(map(int, c)))} for c, _ in cases]
+    np.testing.assert_array_equal(tmask.toBbox(strings), expected)

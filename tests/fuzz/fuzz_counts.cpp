@@ -168,6 +168,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   turborle::measure_sources(&text_src, 1, &area_s, box_s, fuzz::best_config(threads));
   CHECK(area_m == area && area_s == area);
   CHECK(std::memcmp(box_m, box, sizeof box) == 0 && std::memcmp(box_s, box, sizeof box) == 0);
+  double box_best[4];  // the best kernels' box (four runs at a time on AVX2)
+  turborle::bbox(batch, box_best, fuzz::best_config(threads));
+  CHECK(std::memcmp(box_best, box, sizeof box) == 0);
 
   // Complement twice is the canonical form; union and intersection with itself too.
   const uint64_t pixels = h * w;
