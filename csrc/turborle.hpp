@@ -51,7 +51,8 @@ using count_t = uint64_t;
 // The allocator of count arrays. Resizing one does not zero it (whoever sizes an array of
 // counts writes every one), and on Linux an array of 4 MiB or more is aligned to 2 MiB and
 // advised to use transparent huge pages: fresh memory then costs a page fault per 2 MiB
-// instead of per 4 KiB (parsing 10,000 COCO strings writes tens of MiB of counts).
+// instead of per 4 KiB (parsing 10,000 COCO strings writes tens of MiB of counts). The
+// last such array freed (up to 512 MiB) is kept for the next one of about its size.
 void* allocate_counts(size_t bytes);
 void free_counts(void* p, size_t bytes);
 

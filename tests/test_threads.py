@@ -346,3 +346,29 @@ def test_counts_replaced_by_another_thread_during_a_call_do_not_crash():
     """, timeout=60, env={"MALLOC_MMAP_THRESHOLD_": "65536"})  # freed strings are unmapped
     assert result.returncode == 0, (result.returncode, result.stderr[-2000:])
     assert set(eval(result.stdout)) <= {"2000000", "invalid"}
+
+
+def test_large_count_arrays_reused_across_calls_and_threads():
+    # Count arrays of 4 MiB or more come from the allocator that keeps the last one freed for
+    # the next of about its size: batches parsed one after another, from several threads, in
+    # sizes that fit the kept array and ones that do not, must each hold their own counts.
+    # Oracle: each mask's counts from the pure-Python reference encoder.
+    rng = np.random.default_rng(99)
+    h, w = 64, 96
+    masks = [rng.random((h, w)) < p for p in (0.5, 0.3, 0.7, 0.05)]
+    objs = [{"size": [h, w], "counts": ref.counts_to_string(ref.encode_counts(m))} for m in masks]
+    expected = [ref.encode_counts(m) for m in masks]
+
+    def parse(which, copies):
+        batch = turborle.from_coco([objs[which]] * copies)
+        assert batch.counts.nbytes >= 4 << 20
+        for i in (0, copies // 2, copies - 1):
+            got = batch.counts[batch.offsets[i]:batch.offsets[i + 1]].tolist()
+            assert got == expected[which]
+        return int(turborle.area(batch).sum()) == int(masks[which].sum()) * copies
+
+    # 4.5 to 7 MiB of counts a batch (each mask's copies sized by its number of runs).
+    plan = [(k % 4, (600_000 + 150_000 * (k % 3)) // len(expected[k % 4]) + 1) for k in range(24)]
+    assert all(parse(which, copies) for which, copies in plan)  # one after another
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(lambda args: parse(*args), plan))
