@@ -322,21 +322,18 @@ class BoxAdder {
       if (carried_ < 8) return;
       vector_pairs(carry_, 0, 8);
       carried_ = 0;
-    } else if (!(first & 1) && k) {
-      b_.pos += static_cast<uint64_t>(counts[j++]);
+      first = 1;  // (j is at a foreground count now)
     }
-#else
-    if (!(first & 1) && k) b_.pos += static_cast<uint64_t>(counts[j++]);
 #endif
+    if (!(first & 1) && k) b_.pos += static_cast<uint64_t>(counts[j++]);
     for (; j < k && b_.first == UINT64_MAX; j += 2) b_.pairs(counts, j, std::min(j + 2, k));
 #ifdef TURBORLE_KERNELS_AVX2
     if (j < k) {  // (the first foreground pixel is known: all pairs go in vectors)
       j = vector_pairs(counts, j, k);
       while (j < k) carry_[carried_++] = static_cast<uint64_t>(counts[j++]);
     }
-#else
-    b_.pairs(counts, j, k);
 #endif
+    b_.pairs(counts, j, k);  // (on AVX2, nothing is left: j >= k)
   }
   Box finish() {
 #ifdef TURBORLE_KERNELS_AVX2
@@ -405,10 +402,15 @@ class BoxAdder {
   DivisionBox b_;
 };
 
-// The tight box of a mask of fewer than 2^52 pixels from its counts.
-inline void counts_box(const uint64_t* counts, size_t m, uint64_t h, Box* out) {
-  BoxAdder b(h);
-  b.add(counts, m, 0);
+// The tight box of a mask from its counts (BoxBuilder's column steps from 2^52 pixels on,
+// where doubles are no longer exact).
+inline void counts_box(RleRef r, Box* out) {
+  if (r.h * r.w >= (uint64_t(1) << 52)) {
+    *out = tight_box(r);
+    return;
+  }
+  BoxAdder b(r.h);
+  b.add(r.counts, r.m, 0);
   *out = b.finish();
 }
 

@@ -41,12 +41,8 @@ void bbox(BatchView b, double* out, const Config& cfg) {
   const Kernels& k = kernels(cfg.isa);
   parallel_chunks(b.n, threads, [&](size_t begin, size_t end, size_t) {
     for (size_t i = begin; i < end; ++i) {
-      const RleRef r = b[i];
       Box box;
-      if (r.h * r.w < (uint64_t(1) << 52))
-        k.box(r.counts, r.m, r.h, &box);
-      else
-        box = tight_box(r);
+      k.box(b[i], &box);
       write_box(box, out + 4 * i);
     }
   });

@@ -97,7 +97,7 @@ void union_two(RleRef a, RleRef b, Counts& out) {
 }
 
 void intersection_two(RleRef a, RleRef b, Counts& out) {
-  IntervalWriter w(out, a.m + b.m + 2);
+  CountsWriter w(out, a.m + b.m + 2);  // (intersections never overlap)
   Intervals x(a), y(b);
   while (x.s != kNone && y.s != kNone) {
     const uint64_t s = std::max(x.s, y.s), e = std::min(x.e, y.e);

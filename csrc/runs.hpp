@@ -122,7 +122,8 @@ struct DivisionBox {
   uint64_t ys = UINT64_MAX, ye = 0;
 };
 
-// Any mask (the kernels' box is faster, for masks of fewer than 2^52 pixels).
+// Any mask, column step by column step (Kernels::box is faster below 2^52 pixels and falls
+// back to this above).
 inline Box tight_box(RleRef r) {
   BoxBuilder box(r.h);
   for (size_t j = 0; j < r.m; ++j) box.add(r.counts[j]);

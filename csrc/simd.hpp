@@ -21,6 +21,7 @@ const char* isa_name(Isa isa);
 Isa parse_isa(const std::string& name);
 
 struct Box;
+struct RleRef;
 
 struct Kernels {
   // First index in p[i, len) whose byte is nonzero (want_nonzero) or zero; len if none.
@@ -54,8 +55,8 @@ struct Kernels {
   uint64_t (*and_count)(const uint64_t* a, size_t stride_a, const uint64_t* b, size_t stride_b,
                         size_t cols, size_t words);
 
-  // The tight box of counts[0, m) of a mask of h rows and fewer than 2^52 pixels (measure.cpp).
-  void (*box)(const uint64_t* counts, size_t m, uint64_t h, Box* out);
+  // The tight box of a mask (measure.cpp).
+  void (*box)(RleRef r, Box* out);
 };
 
 // The kernels of an instruction set (one this CPU supports: see parse_isa).

@@ -94,7 +94,7 @@ Encoded encode_on_target(const Dense& d, Exec& exec) {
     exec.to_target(e.columns.data(), host.data(), host.size() * sizeof(uint64_t));
     return e;
   }
-  const uint64_t blocks = (d.h + Tiling<16>::kRows - 1) / Tiling<16>::kRows;
+  const uint64_t blocks = Tiling<16>(d.n, d.h, d.w).blocks;  // (row blocks: any kV)
   const uint64_t columns = d.n * d.w;
   Buffer<uint32_t> bits(exec, d.n * blocks * d.w);
   with_format(d, [&](auto format, auto aligned) {

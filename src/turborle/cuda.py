@@ -464,16 +464,19 @@ def _encode(target: _Target, x: Any, threshold: Any, stream: Any, strings: bool)
     t = _threshold(dense.dtype, threshold)
     api = target.api
     if strings:
-        raw = api.encode_strings(*dense.args(t))
-        head = 8 * (dense.n + 1)
-        starts = raw[:head].view(np.uint64).tolist()
-        text = raw[head:].tobytes().decode("ascii")
-        size = [dense.h, dense.w]
-        return [{"size": list(size), "counts": text[starts[i]:starts[i + 1]]}
-                for i in range(dense.n)]
+        return _coco_dicts(api.encode_strings(*dense.args(t)), dense)
     columns = api.encode(*dense.args(t))
     sizes = np.full(dense.n, dense.h, dtype=np.uint64), np.full(dense.n, dense.w, dtype=np.uint64)
     return RLEBatch(columns[dense.n + 1:], columns[:dense.n + 1], *sizes)
+
+
+def _coco_dicts(raw: npt.NDArray[np.uint8], dense: _Dense) -> list[dict[str, Any]]:
+    """COCO dicts from encode_strings' bytes: [offsets (n + 1 uint64) | characters]."""
+    head = 8 * (dense.n + 1)
+    starts = raw[:head].view(np.uint64).tolist()
+    text = raw[head:].tobytes().decode("ascii")
+    return [{"size": [dense.h, dense.w], "counts": text[starts[i]:starts[i + 1]]}
+            for i in range(dense.n)]
 
 
 # ---- area, bbox ------------------------------------------------------------------------------
