@@ -56,6 +56,17 @@ using count_t = uint64_t;
 void* allocate_counts(size_t bytes);
 void free_counts(void* p, size_t bytes);
 
+// Memory for decoded pixels (the binding hands it to numpy for large outputs): a block of
+// at least `bytes`, 2 MiB aligned and advised to use huge pages, from std::aligned_alloc (so
+// std::free and malloc_usable_size accept it). The last one freed (up to 512 MiB) is kept
+// for the next decode of about its size, as for count arrays; free_pixels must be given the
+// size it was allocated with. Throws std::bad_alloc.
+void* allocate_pixels(size_t bytes);
+void free_pixels(void* p, size_t bytes);
+
+// Frees the arrays kept for reuse (count arrays and pixels).
+void release_kept_memory();
+
 template <class T>
 struct CountAllocator {
   using value_type = T;

@@ -74,6 +74,17 @@ def write_parquet(data: Any, path: str | os.PathLike[str], **options: Any) -> No
     write(data, path, **options)
 
 
+def empty_cache() -> None:
+    """Free the memory turborle keeps for reuse between calls.
+
+    On Linux the last large count array (from parsing a batch of 4 MiB of counts or more) and
+    the last large decode output (4 MiB or more) freed are each kept, up to 512 MiB, for the
+    next of about their size: fresh memory costs page faults and the kernel's zeroing, often
+    more than the parse or decode itself. This hands them back to the system.
+    """
+    _core.empty_cache()
+
+
 def info() -> dict[str, object]:
     """What this build of turborle is and uses: version, SIMD level, threads, CUDA."""
     from turborle import cuda  # (loads the CUDA module only when asked)
@@ -102,6 +113,7 @@ __all__ = [
     "crop",
     "decode",
     "dilate",
+    "empty_cache",
     "encode",
     "erode",
     "fill_holes",

@@ -736,6 +736,31 @@ def encode(masks, threads=None, bint objects=False, bint hwn=False):
     return _result(b, objects, cfg)
 
 
+# Decode outputs of this size or more get their memory through turborle's numpy handler
+# (_pixels.hpp): the pages of the last one freed are reused instead of faulted in afresh.
+cdef object _PIXEL_HANDLER = cpp.turborle_pixel_handler()
+cdef size_t _PIXEL_HANDLER_FROM = 4 << 20
+
+
+cdef object _empty_pixels(tuple shape, bint fortran):
+    cdef size_t nbytes = 1
+    for d in shape:
+        nbytes *= <size_t> d
+    order = "F" if fortran else "C"
+    if _PIXEL_HANDLER is None or nbytes < _PIXEL_HANDLER_FROM:
+        return np.empty(shape, dtype=np.uint8, order=order)
+    previous = cnp.PyDataMem_SetHandler(_PIXEL_HANDLER)
+    try:
+        return np.empty(shape, dtype=np.uint8, order=order)
+    finally:
+        cnp.PyDataMem_SetHandler(previous)
+
+
+def empty_cache():
+    """Frees the arrays kept for reuse (the last large count array and decode output)."""
+    cpp.release_kept_memory()
+
+
 def decode(RLEs rles not None, bint fortran, out=None, threads=None, bint transposed=False):
     """RLEs of one size -> (h, w, n) Fortran array (fortran) or (n, h, w) C array, uint8.
 
@@ -753,7 +778,7 @@ def decode(RLEs rles not None, bint fortran, out=None, threads=None, bint transp
     else:
         shape = (int(n), int(h), int(w))
     if out is None:
-        out = np.empty(shape, dtype=np.uint8, order="F" if fortran else "C")
+        out = _empty_pixels(shape, fortran)
     else:
         if not isinstance(out, np.ndarray) or out.dtype not in (np.uint8, np.bool_):
             raise TypeError("out must be a uint8 or bool numpy array")

@@ -9,6 +9,10 @@ cdef extern from "_errors.hpp" namespace "turborle":
     int raise_core_error() except -1
     void set_input_error_factory(object factory)
 
+cdef extern from "_pixels.hpp":
+    # numpy's memory handler for large decode outputs (see _pixels.hpp), or None.
+    object turborle_pixel_handler()
+
 cdef extern from "parallel.hpp" namespace "turborle" nogil:
     size_t pool_size()
     uint64_t fork_generation()
@@ -25,6 +29,8 @@ cdef extern from "simd.hpp" namespace "turborle" nogil:
     Isa parse_isa(const string& name) except +raise_core_error
 
 cdef extern from "turborle.hpp" namespace "turborle" nogil:
+    void release_kept_memory()
+
     cdef cppclass Config:
         Isa isa
         int threads
