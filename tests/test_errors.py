@@ -149,16 +149,35 @@ BAD_UNCOMPRESSED = {
     "wraps-to-4": [4 + 2**32],
     "wraps-to-4-64": [4 + 2**64],
     "fractional": [1.5, 2.5],
+    "mixed-float": [1, 2.0, 1],
+    "beyond-2**62": [2**62 + 1, 3],
+    "string-item": [1, "3"],
 }
+_TYPE_ERRORS = ("fractional", "mixed-float", "string-item")
 
 
 @pytest.mark.parametrize("name", list(BAD_UNCOMPRESSED))
 def test_bad_uncompressed(name):
     bad = {"size": [2, 2], "counts": BAD_UNCOMPRESSED[name]}
-    exc = (ValueError, TypeError) if name == "fractional" else ValueError
+    exc = (ValueError, TypeError) if name in _TYPE_ERRORS else ValueError
     _raises(exc, lambda: tmask.frPyObjects(bad, 2, 2))
     _raises(exc, lambda: tmask.frPyObjects([GOOD | {"counts": [1, 3]}, bad], 2, 2))
     _raises(exc, lambda: tmask.frUncompressedRLE([bad], 2, 2))
+
+
+def test_uncompressed_items_of_any_integer_type():
+    """A list of Python ints, numpy integers or a mix is read as the same counts; the string
+    is the reference's encoding of them."""
+    counts = [0, 5, 3, 2**40, 7]
+    h, w = 1, sum(counts)
+    expected = ref.counts_to_string(counts)
+    for items in (counts, [np.int64(c) for c in counts], [counts[0], np.uint64(5)] + counts[2:],
+                  tuple(counts), np.array(counts)):
+        got = tmask.frPyObjects({"size": [h, w], "counts": items}, h, w)
+        assert got["counts"] == expected, type(items[1])
+    # bools read as 0 and 1, as pycocotools' np.array(counts, dtype=np.uint32) reads them
+    got = tmask.frPyObjects({"size": [1, 4], "counts": [False, True, 3]}, 1, 4)
+    assert got["counts"] == ref.counts_to_string([0, 1, 3])
 
 
 @pytest.mark.parametrize("entry", ENTRY_NAMES)
