@@ -386,11 +386,17 @@ cdef uint64_t _dim(object value, str what) except? 0:
 
 
 cdef int _size(object obj, Py_ssize_t index, uint64_t* h, uint64_t* w) except -1:
+    cdef long long hc, wc
+    cdef int overflow = 0
     if type(obj) is list and len(<list> obj) == 2:
         hv, wv = (<list> obj)[0], (<list> obj)[1]
-        if type(hv) is int and type(wv) is int and 0 <= hv <= _MAX_DIM and 0 <= wv <= _MAX_DIM:
-            h[0], w[0] = hv, wv  # the common case: no message to build
-            if hv == 0 or wv <= _MAX_DIM // hv:
+        if type(hv) is int and type(wv) is int:  # the common case: C arithmetic, no message
+            hc = PyLong_AsLongLongAndOverflow(hv, &overflow)
+            if not overflow:
+                wc = PyLong_AsLongLongAndOverflow(wv, &overflow)
+            if (not overflow and 0 <= hc <= _MAX_DIM_C and 0 <= wc <= _MAX_DIM_C
+                    and (hc == 0 or wc <= _MAX_DIM_C // hc)):
+                h[0], w[0] = <uint64_t> hc, <uint64_t> wc
                 return 0
     else:
         try:
