@@ -25,7 +25,7 @@ void check_connectivity(int connectivity) {
 
 struct Scratch {
   Regions regions;
-  std::vector<uint8_t> flags, label_flags;
+  std::vector<uint8_t> flags, label_flags, tied;
   std::vector<uint32_t> rank, first_member, members, cursor;
   std::vector<uint64_t> keys;
 };
@@ -96,13 +96,32 @@ void write_filled(RleRef r, uint64_t x_begin, uint64_t x_end, const Regions& bg,
   writer.finish(total);
 }
 
-// The component with the most pixels; among equals the one whose key is smallest.
-uint32_t largest(const Regions& regions, const std::vector<uint64_t>& key) {
-  uint32_t best = 0;
-  for (uint32_t k = 1; k < regions.count; ++k)
-    if (regions.area[k] > regions.area[best] ||
-        (regions.area[k] == regions.area[best] && key[k] < key[best]))
-      best = k;
+// The component with the most pixels (regions.count > 0); among equals the one with the
+// smallest key, key_of(x, y) minimised over its pieces' first pixels. Keys are worked out
+// only on a tie, and only for the tied components.
+template <class KeyOf>
+uint32_t largest(const Regions& regions, RleRef r, Scratch& s, KeyOf&& key_of) {
+  const uint64_t most = *std::max_element(regions.area.begin(), regions.area.begin() + regions.count);
+  std::vector<uint8_t>& tied = s.tied;
+  tied.assign(regions.count, 0);
+  uint32_t best = kNoLabel;
+  size_t ties = 0;
+  for (uint32_t k = 0; k < regions.count; ++k)
+    if (regions.area[k] == most) {
+      if (best == kNoLabel) best = k;
+      tied[k] = 1;
+      ++ties;
+    }
+  if (ties == 1) return best;
+  s.keys.assign(regions.count, UINT64_MAX);
+  for (size_t k = 0; k < regions.n; ++k) {
+    const uint32_t c = regions.component(k);
+    if (!tied[c]) continue;
+    const uint64_t begin = regions.pieces[k].begin, x = begin / r.h;
+    s.keys[c] = std::min(s.keys[c], key_of(x, begin - x * r.h));
+  }
+  for (uint32_t k = 0; k < regions.count; ++k)
+    if (tied[k] && s.keys[k] < s.keys[best]) best = k;
   return best;
 }
 
@@ -163,9 +182,14 @@ Batch connected_components(BatchView b, int connectivity, std::vector<uint64_t>&
 Batch largest_component(BatchView b, int connectivity, const Config& cfg) {
   check_connectivity(connectivity);
   return each_mask(b, cfg, [&](size_t, RleRef r, Scratch& s, Counts& out) {
-    label_foreground(r, connectivity, true, s.regions);
+    // Labelled without first pixels: only a tie for the largest area needs them (broken in
+    // scipy's order, the first pixel in row-major order).
+    label_foreground(r, connectivity, false, s.regions);
+    uint32_t best = kNoLabel;
+    if (s.regions.count)
+      best = largest(s.regions, r, s, [](uint64_t x, uint64_t y) { return (y << 32) | x; });
     s.flags.assign(s.regions.count, 0);
-    if (s.regions.count) s.flags[largest(s.regions, s.regions.first)] = 1;
+    if (best != kNoLabel) s.flags[best] = 1;
     write_kept(r, s.regions, s.flags, s.label_flags, out);
   });
 }
@@ -227,16 +251,8 @@ Batch remove_small_regions(BatchView b, uint64_t area_threshold, RegionMode mode
       keep[k] = !small[k];
       any_kept = any_kept || keep[k];
     }
-    if (!any_kept && regions.count) {
-      s.keys.assign(regions.count, UINT64_MAX);
-      for (size_t k = 0; k < regions.n; ++k) {
-        const Piece& piece = regions.pieces[k];
-        const uint64_t x = piece.begin / r.h, y = piece.begin - x * r.h;
-        uint64_t& key = s.keys[regions.component(k)];
-        key = std::min(key, ((y >> 1) << 32) | (x >> 1));
-      }
-      keep[largest(regions, s.keys)] = 1;
-    }
+    if (!any_kept && regions.count)
+      keep[largest(regions, r, s, [](uint64_t x, uint64_t y) { return ((y >> 1) << 32) | (x >> 1); })] = 1;
     write_kept(r, regions, keep, s.label_flags, out);
   });
 }
