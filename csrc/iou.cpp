@@ -131,26 +131,12 @@ void list_runs(RleRef r, uint64_t* spans, Prepared& p) {
   p.box = Box{spans[0] / h, low, (spans[2 * k - 1] - 1) / h + 1, high};
 }
 
-// Paints p's plane (plane_words() + 1 words at `plane`) from its intervals. Each interval is
-// marked by flipping the bits where it starts and where it ends; a running XOR over the plane
-// then sets exactly the bits inside intervals. The bit after an interval that ends at the
-// bottom of a column's words is the first bit of the next column's, which the running XOR
-// crosses correctly; the extra last word takes the end of the last column's.
-//
-// The flips come in increasing order of bit, so each word is built in a register and
-// stored, never read back: flipping in memory would chain every flip of a word through a
-// store and a load (short runs put several in one word).
-void paint_plane(const Prepared& p, const uint64_t* spans, uint64_t* plane) {
+// Calls mark(from, to) with the plane bits [from, to) of every interval's piece in each
+// column, in increasing order. Column x's row 0 is plane bit (x - box.x0) * 64 * stride -
+// 64 * word0; rows from h up to the column's last word are never marked.
+template <class Mark>
+void plane_pieces(const Prepared& p, const uint64_t* spans, Mark&& mark) {
   const uint64_t h = p.h, base = 64 * p.word0, column_bits = 64 * p.stride;
-  const size_t words = size_t(p.plane_words());
-  std::fill(plane, plane + words + 1, 0);
-  uint64_t word = 0, bits = 0;  // the word being built, and its bits so far
-  auto flip = [&](uint64_t bit) {
-    const uint64_t w = bit >> 6;
-    bits = (w == word ? bits : 0) ^ (uint64_t(1) << (bit & 63));
-    word = w;
-    plane[w] = bits;
-  };
   uint64_t x = p.box.x0, start = x * h;  // column x holds the positions [start, start + h)
   uint64_t at = 0 - base;                 // plane bit of column x's row 0 (wraps; rows >= base)
   for (size_t i = 0; i < p.intervals; ++i) {
@@ -167,22 +153,59 @@ void paint_plane(const Prepared& p, const uint64_t* spans, uint64_t* plane) {
       at = (x - p.box.x0) * column_bits - base;
     }
     if (TURBORLE_LIKELY(end - start <= h)) {
-      flip(at + row);
-      flip(at + (end - start));
+      mark(at + row, at + (end - start));
       continue;
     }
     // The interval runs down into later columns (the box then holds every row: base is 0).
     for (uint64_t from = row;; from = 0) {
-      flip(at + from);
       if (end - start <= h) {
-        flip(at + (end - start));
+        mark(at + from, at + (end - start));
         break;
       }
-      flip(at + h);
+      mark(at + from, at + h);
       start += h;
       at += column_bits;
     }
   }
+}
+
+// Paints p's plane (plane_words() + 1 words at `plane`) from its intervals, one of two ways.
+// Long runs (no more intervals than words, as smooth masks have): each piece's words are
+// filled, the words between its ends stored whole. Short runs: each piece is marked by
+// flipping the bits where it starts and where it ends, and a running XOR over the plane then
+// sets exactly the bits inside; the bit after a piece that ends at the bottom of a column's
+// words is the first bit of the next column's, which the running XOR crosses correctly, and
+// the extra last word takes the end of the last column's. The flips come in increasing order
+// of bit, so each word is built in a register and stored, never read back: flipping in
+// memory would chain every flip of a word through a store and a load.
+void paint_plane(const Prepared& p, const uint64_t* spans, uint64_t* plane) {
+  const size_t words = size_t(p.plane_words());
+  std::fill(plane, plane + words + 1, 0);
+  if (p.intervals <= words) {
+    plane_pieces(p, spans, [plane](uint64_t from, uint64_t to) {
+      const uint64_t w0 = from >> 6, w1 = (to - 1) >> 6;
+      const uint64_t head = ~uint64_t(0) << (from & 63), tail = ~uint64_t(0) >> (63 - ((to - 1) & 63));
+      if (w0 == w1) {
+        plane[w0] |= head & tail;
+        return;
+      }
+      plane[w0] |= head;
+      for (uint64_t w = w0 + 1; w < w1; ++w) plane[w] = ~uint64_t(0);
+      plane[w1] = tail;  // (no piece has reached this word yet)
+    });
+    return;
+  }
+  uint64_t word = 0, bits = 0;  // the word being built, and its bits so far
+  auto flip = [&](uint64_t bit) {
+    const uint64_t w = bit >> 6;
+    bits = (w == word ? bits : 0) ^ (uint64_t(1) << (bit & 63));
+    word = w;
+    plane[w] = bits;
+  };
+  plane_pieces(p, spans, [&](uint64_t from, uint64_t to) {
+    flip(from);
+    flip(to);
+  });
   // Running XOR: within each word first, then the parity carried from word to word.
   for (size_t k = 0; k < words; ++k) {
     uint64_t v = plane[k];

@@ -205,5 +205,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   double o = -2;
   turborle::iou(batch, batch, nullptr, &o, fuzz::best_config(threads));
   CHECK(o == (area ? 1.0 : 0.0));
+  // Counted by bit planes (painted by filling or by the running XOR, as the runs decide) and
+  // by the run sweep: the same, against itself and against a one-pixel mask at its start.
+  if (batch.h[0] * batch.w[0] > 0) {
+    turborle::Batch two = batch;
+    const uint64_t pixels = batch.h[0] * batch.w[0];
+    const turborle::Counts dot =
+        pixels > 1 ? turborle::Counts{0, 1, pixels - 1} : turborle::Counts{0, 1};
+    two.push(turborle::RleRef{batch.h[0], batch.w[0], dot.data(), dot.size()});
+    double by_planes[2] = {-2, -2}, by_sweep[2] = {-3, -3};
+    turborle::iou_by(batch, two, nullptr, by_planes, fuzz::best_config(threads),
+                     turborle::IouPath::kPlanes);
+    turborle::iou_by(batch, two, nullptr, by_sweep, fuzz::best_config(threads),
+                     turborle::IouPath::kSweep);
+    CHECK(by_planes[0] == by_sweep[0] && by_planes[1] == by_sweep[1]);
+  }
   return 0;
 }
