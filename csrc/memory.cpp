@@ -8,6 +8,7 @@
 #include "turborle.hpp"
 
 #if defined(__linux__)
+#include <pthread.h>
 #include <sys/mman.h>
 #endif
 
@@ -36,6 +37,26 @@ struct Kept {
   size_t bytes = 0;
 };
 Kept kept_counts, kept_pixels;
+
+#if defined(__linux__)
+// A fork() while another thread holds one of the mutexes would leave it locked in the child
+// forever: both are taken around fork() and released on both sides.
+[[maybe_unused]] const bool fork_handlers_registered = [] {
+  return pthread_atfork(
+             [] {
+               kept_counts.mutex.lock();
+               kept_pixels.mutex.lock();
+             },
+             [] {
+               kept_pixels.mutex.unlock();
+               kept_counts.mutex.unlock();
+             },
+             [] {
+               kept_pixels.mutex.unlock();
+               kept_counts.mutex.unlock();
+             }) == 0;
+}();
+#endif
 
 // A block of rounded_size(bytes), 2 MiB aligned, advised to use huge pages.
 void* allocate_large(Kept& kept, size_t bytes) {
