@@ -17,7 +17,6 @@ namespace turborle {
 namespace {
 
 constexpr size_t kHugePage = size_t(2) << 20;
-constexpr size_t kHugeFrom = size_t(4) << 20;  // count arrays from this size use huge pages
 constexpr size_t kKeep = size_t(512) << 20;    // the largest array kept for reuse
 
 size_t rounded_size(size_t bytes) {
@@ -101,14 +100,14 @@ void release(Kept& kept) {
 
 void* allocate_counts(size_t bytes) {
 #if defined(__linux__)
-  if (bytes >= kHugeFrom) return allocate_large(kept_counts, bytes);
+  if (bytes >= kLargeArrayBytes) return allocate_large(kept_counts, bytes);
 #endif
   return ::operator new(bytes);
 }
 
 void free_counts(void* p, size_t bytes) {
 #if defined(__linux__)
-  if (bytes >= kHugeFrom) return free_large(kept_counts, p, bytes);
+  if (bytes >= kLargeArrayBytes) return free_large(kept_counts, p, bytes);
 #endif
   ::operator delete(p);
 }

@@ -25,7 +25,7 @@ void check_connectivity(int connectivity) {
 
 struct Scratch {
   Regions regions;
-  std::vector<uint8_t> flags, label_flags, tied;
+  std::vector<uint8_t> flags, label_flags;
   std::vector<uint32_t> rank, first_member, members, cursor;
   std::vector<uint64_t> keys;
 };
@@ -101,27 +101,19 @@ void write_filled(RleRef r, uint64_t x_begin, uint64_t x_end, const Regions& bg,
 // only on a tie, and only for the tied components.
 template <class KeyOf>
 uint32_t largest(const Regions& regions, RleRef r, Scratch& s, KeyOf&& key_of) {
-  const uint64_t most = *std::max_element(regions.area.begin(), regions.area.begin() + regions.count);
-  std::vector<uint8_t>& tied = s.tied;
-  tied.assign(regions.count, 0);
-  uint32_t best = kNoLabel;
-  size_t ties = 0;
-  for (uint32_t k = 0; k < regions.count; ++k)
-    if (regions.area[k] == most) {
-      if (best == kNoLabel) best = k;
-      tied[k] = 1;
-      ++ties;
-    }
-  if (ties == 1) return best;
+  const auto area = regions.area.begin();
+  const uint64_t most = *std::max_element(area, area + regions.count);
+  uint32_t best = static_cast<uint32_t>(std::find(area, area + regions.count, most) - area);
+  if (std::count(area, area + regions.count, most) == 1) return best;
   s.keys.assign(regions.count, UINT64_MAX);
   for (size_t k = 0; k < regions.n; ++k) {
     const uint32_t c = regions.component(k);
-    if (!tied[c]) continue;
+    if (regions.area[c] != most) continue;
     const uint64_t begin = regions.pieces[k].begin, x = begin / r.h;
     s.keys[c] = std::min(s.keys[c], key_of(x, begin - x * r.h));
   }
-  for (uint32_t k = 0; k < regions.count; ++k)
-    if (tied[k] && s.keys[k] < s.keys[best]) best = k;
+  for (uint32_t k = best + 1; k < regions.count; ++k)
+    if (regions.area[k] == most && s.keys[k] < s.keys[best]) best = k;
   return best;
 }
 

@@ -56,6 +56,10 @@ using count_t = uint64_t;
 void* allocate_counts(size_t bytes);
 void free_counts(void* p, size_t bytes);
 
+// From this size, count arrays and decode outputs (through the binding) are large arrays:
+// 2 MiB aligned, advised to use huge pages, the last one freed kept for reuse.
+constexpr size_t kLargeArrayBytes = size_t(4) << 20;
+
 // Memory for decoded pixels (the binding hands it to numpy for large outputs): a block of
 // at least `bytes`, 2 MiB aligned and advised to use huge pages, from std::aligned_alloc (so
 // std::free and malloc_usable_size accept it). The last one freed (up to 512 MiB) is kept

@@ -260,9 +260,9 @@ cdef class RLEs:
 
 cdef object _u64_list(list values):
     """A list of integers (Python or numpy) in [0, 2**62] as a uint64 array, or None when an
-    item is anything else (the general path then converts the list and names what is wrong). Several times
-    faster than np.asarray, which inspects every item twice: COCO's uncompressed RLE (crowd
-    regions) arrives as such lists."""
+    item is anything else (the general path then converts the list and names what is wrong).
+    Several times faster than np.asarray, which inspects every item twice: COCO's
+    uncompressed RLE (crowd regions) arrives as such lists."""
     cdef Py_ssize_t n = len(values), j
     out = np.empty(n, dtype=np.uint64)
     cdef uint64_t* p = <uint64_t*> cnp.PyArray_DATA(out)
@@ -770,10 +770,9 @@ def encode(masks, threads=None, bint objects=False, bint hwn=False):
     return _result(b, objects, cfg)
 
 
-# Decode outputs of this size or more get their memory through turborle's numpy handler
-# (_pixels.hpp): the pages of the last one freed are reused instead of faulted in afresh.
+# Decode outputs of kLargeArrayBytes or more get their memory through turborle's numpy
+# handler (_pixels.hpp): the pages of the last one freed are reused, not faulted in afresh.
 cdef object _PIXEL_HANDLER = cpp.turborle_pixel_handler()
-cdef size_t _PIXEL_HANDLER_FROM = 4 << 20
 
 
 cdef object _empty_pixels(tuple shape, bint fortran):
@@ -781,7 +780,7 @@ cdef object _empty_pixels(tuple shape, bint fortran):
     for d in shape:
         nbytes *= <size_t> d
     order = "F" if fortran else "C"
-    if _PIXEL_HANDLER is None or nbytes < _PIXEL_HANDLER_FROM:
+    if _PIXEL_HANDLER is None or nbytes < cpp.kLargeArrayBytes:
         return np.empty(shape, dtype=np.uint8, order=order)
     previous = cnp.PyDataMem_SetHandler(_PIXEL_HANDLER)
     try:

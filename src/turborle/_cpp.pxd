@@ -29,6 +29,7 @@ cdef extern from "simd.hpp" namespace "turborle" nogil:
     Isa parse_isa(const string& name) except +raise_core_error
 
 cdef extern from "turborle.hpp" namespace "turborle" nogil:
+    const size_t kLargeArrayBytes
     void release_kept_memory()
 
     cdef cppclass Config:

@@ -15,7 +15,6 @@
 #if defined(__linux__) && defined(__GLIBC__)
 #include <malloc.h>
 #include <numpy/ndarraytypes.h>
-#define TURBORLE_PIXEL_HANDLER 1
 
 namespace turborle {
 namespace pixels {
@@ -67,6 +66,5 @@ inline PyObject* turborle_pixel_handler() {
   return PyCapsule_New(turborle::pixels::handler(), "mem_handler", nullptr);
 }
 #else
-#define TURBORLE_PIXEL_HANDLER 0
 inline PyObject* turborle_pixel_handler() { Py_RETURN_NONE; }
 #endif
