@@ -291,49 +291,6 @@ def test_forked_child_gets_a_working_pool():
     assert result.stdout.strip() == "ok"
 
 
-@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
-def test_fork_during_large_decodes_leaves_a_working_child():
-    # Large decode outputs and count arrays come from turborle's kept blocks behind a mutex,
-    # taken around fork() so that a child never inherits it locked. Threads decode and parse
-    # without pause while the main thread forks children that each decode (and parse) large
-    # batches themselves and check them against the dense masks; a child that hangs fails
-    # by the subprocess timeout. (The mutex is held for nanoseconds, so a fork inside that
-    # window is rare here: this checks children forked amid kept-block traffic work, and
-    # only sometimes the window itself.)
-    result = _run("""
-    import os, threading
-    import numpy as np, turborle
-    rng = np.random.default_rng(3)
-    masks = rng.random((24, 512, 512)) < 0.3          # 6 MiB decoded: the kept-block path
-    dicts = turborle.encode(masks[:6]).to_coco()      # 5 MiB of counts parsed
-    batch = turborle.encode(masks)
-    stop = threading.Event()
-    def busy():
-        while not stop.is_set():
-            turborle.decode(batch, threads=1)
-            turborle.from_coco(dicts, threads=1)
-    workers = [threading.Thread(target=busy) for _ in range(2)]
-    for t in workers:
-        t.start()
-    try:
-        for _ in range(20):
-            pid = os.fork()
-            if pid == 0:
-                ok = (np.array_equal(turborle.decode(batch, threads=1), masks)
-                      and len(turborle.from_coco(dicts, threads=1)) == len(dicts))
-                os._exit(0 if ok else 3)
-            _, status = os.waitpid(pid, 0)
-            assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status
-    finally:
-        stop.set()
-        for t in workers:
-            t.join()
-    print("ok")
-    """, timeout=240)
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok"
-
-
 @pytest.mark.parametrize("method", ["spawn", "forkserver", "fork"])
 @pytest.mark.filterwarnings("ignore:This process .* is multi-threaded:DeprecationWarning")
 def test_multiprocessing_workers_default_to_one_thread(method):
