@@ -256,17 +256,34 @@ template <class P, bool kWantCounts, class Each>
 inline bool string_counts(const char* s, size_t len, uint64_t total, int64_t* out, Resolved& r,
                           Each&& each) {
   const auto* u = reinterpret_cast<const unsigned char*>(s);
-  int64_t buffer[64];
+  // Without `out`, counts gather in `buffer` and go to each() a few blocks at a time (a call
+  // per block cost as much as the box it fed).
+  constexpr size_t kBuffered = 512;
+  int64_t buffer[kWantCounts ? kBuffered + 64 : 1];
+  size_t buffered = 0;
   size_t start = 0;  // first byte of the next value
   auto run = [&](const unsigned char* base, size_t at, uint64_t mask) {
     bool bad = false;
     const uint64_t ends = P::ends(base + at, bad) & mask;
     if (bad) return false;
-    int64_t* counts = out ? out + r.m : (kWantCounts ? buffer : nullptr);
+    if (out || !kWantCounts) {
+      const size_t before = r.m;
+      int64_t* counts = out ? out + r.m : nullptr;
+      if (!P::block(base, at, ends, start, total, r, counts)) return false;
+      if (kWantCounts) each(counts, r.m - before);
+      return true;
+    }
     const size_t before = r.m;
-    if (!P::block(base, at, ends, start, total, r, counts)) return false;
-    if (kWantCounts) each(counts, r.m - before);
+    if (!P::block(base, at, ends, start, total, r, buffer + buffered)) return false;
+    buffered += r.m - before;
+    if (buffered >= kBuffered) {
+      each(buffer, buffered);
+      buffered = 0;
+    }
     return true;
+  };
+  auto flush = [&] {
+    if (kWantCounts && !out && buffered) each(buffer, buffered);
   };
   // A padded copy of [from, to) (fewer than 64 + 72 bytes): its bytes start at offset 8 of
   // `padded`, which holds whole blocks of them and 8 bytes on either side.
@@ -293,6 +310,7 @@ inline bool string_counts(const char* s, size_t len, uint64_t total, int64_t* ou
         return false;
     start += from;
   }
+  flush();
   return start == len && r.sum == total;
 }
 
