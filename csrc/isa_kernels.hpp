@@ -189,6 +189,9 @@ inline bool block_one_by_one(const unsigned char* u, size_t block, uint64_t ends
 
 // Portable primitives (SWAR).
 struct SwarStrings {
+  static constexpr bool kValues16 = false;  // (see string_counts)
+  static void resolve16(const int16_t*, int64_t*, size_t, uint64_t, Resolved&) {}
+  static int values16(const unsigned char*, size_t, uint64_t, size_t&, int16_t*) { return -1; }
   static uint64_t ends(const unsigned char* block, bool& bad) {
     uint64_t invalid = 0, ends = 0;
     for (int k = 0; k < 8; ++k) {
@@ -252,6 +255,8 @@ inline size_t string_values(const char* s, size_t len) {
 // each() uses them. Blocks read in place are preceded and followed by 8 readable bytes of the
 // string; the first and the last blocks are copied into a buffer padded with '0' (a value that
 // ends: it continues nothing) on both sides, their padding's ends masked off.
+constexpr size_t kPending = 256;  // int16 values resolved together (string_counts)
+
 template <class P, bool kWantCounts, class Each>
 inline bool string_counts(const char* s, size_t len, uint64_t total, int64_t* out, Resolved& r,
                           Each&& each) {
@@ -259,31 +264,57 @@ inline bool string_counts(const char* s, size_t len, uint64_t total, int64_t* ou
   // Without `out`, counts gather in `buffer` and go to each() a few blocks at a time (a call
   // per block cost as much as the box it fed).
   constexpr size_t kBuffered = 512;
-  int64_t buffer[kWantCounts ? kBuffered + 64 : 1];
+  int64_t buffer[kWantCounts ? kBuffered + kPending + 64 : 1];
   size_t buffered = 0;
   size_t start = 0;  // first byte of the next value
+  // Counts of r.m - k .. r.m - 1, just resolved at `counts`, to each().
+  auto give = [&](int64_t* counts, size_t k) {
+    if constexpr (kWantCounts) {
+      if (out) return each(counts, k);
+      buffered += k;
+      if (buffered >= kBuffered) {
+        each(buffer, buffered);
+        buffered = 0;
+      }
+    }
+  };
+  auto room = [&] { return out ? out + r.m : (kWantCounts ? buffer + buffered : nullptr); };
+  // Where P decodes a block's values as int16 (P::kValues16), the values of several blocks
+  // wait in `pending` and are resolved together: resolving costs a fixed amount per call.
+  int16_t pending[P::kValues16 ? kPending + 64 + 8 : 1];
+  size_t waiting = 0;
+  auto settle = [&] {
+    if (waiting == 0) return true;
+    int64_t* counts = room();
+    const size_t before = r.m;
+    P::resolve16(pending, counts, waiting, total, r);
+    waiting = 0;
+    if (r.bad) return false;
+    give(counts, r.m - before);
+    return true;
+  };
   auto run = [&](const unsigned char* base, size_t at, uint64_t mask) {
     bool bad = false;
     const uint64_t ends = P::ends(base + at, bad) & mask;
     if (bad) return false;
-    if (out || !kWantCounts) {
-      const size_t before = r.m;
-      int64_t* counts = out ? out + r.m : nullptr;
-      if (!P::block(base, at, ends, start, total, r, counts)) return false;
-      if (kWantCounts) each(counts, r.m - before);
-      return true;
+    if constexpr (P::kValues16) {
+      const int k = P::values16(base, at, ends, start, pending + waiting);
+      if (k >= 0) {
+        waiting += static_cast<size_t>(k);
+        return waiting < kPending || settle();
+      }
+      if (!settle()) return false;  // (a value of four or more groups: the block on its own)
     }
+    int64_t* counts = room();
     const size_t before = r.m;
-    if (!P::block(base, at, ends, start, total, r, buffer + buffered)) return false;
-    buffered += r.m - before;
-    if (buffered >= kBuffered) {
-      each(buffer, buffered);
-      buffered = 0;
-    }
+    if (!P::block(base, at, ends, start, total, r, counts)) return false;
+    give(counts, r.m - before);
     return true;
   };
   auto flush = [&] {
+    if (!settle()) return false;
     if (kWantCounts && !out && buffered) each(buffer, buffered);
+    return true;
   };
   // A padded copy of [from, to) (fewer than 64 + 72 bytes): its bytes start at offset 8 of
   // `padded`, which holds whole blocks of them and 8 bytes on either side.
@@ -310,8 +341,7 @@ inline bool string_counts(const char* s, size_t len, uint64_t total, int64_t* ou
         return false;
     start += from;
   }
-  flush();
-  return start == len && r.sum == total;
+  return flush() && start == len && r.sum == total;
 }
 
 template <class P>
@@ -550,6 +580,22 @@ struct Avx2StringsOf {
   }
 
   static int64_t gather(uint64_t v, unsigned groups) { return Gather::gather(v, groups); }
+
+  // The values ending in a block as int16 at dst (room for 64 + 8), their number; -1, with
+  // nothing consumed, when one of them has four or more groups (block() reads those).
+  static constexpr bool kValues16 = true;
+  static int values16(const unsigned char* u, size_t at, uint64_t ends, size_t& start,
+                      int16_t* dst) {
+    uint32_t long_low, long_high;
+    const int low = values32(u + at, static_cast<uint32_t>(ends), dst, long_low);
+    const int high = values32(u + at + 32, static_cast<uint32_t>(ends >> 32), dst + low, long_high);
+    if (long_low | long_high) return -1;
+    if (ends) start = at + 64 - static_cast<size_t>(clz64(ends));
+    return low + high;
+  }
+  static void resolve16(const int16_t* v, int64_t* counts, size_t k, uint64_t total, Resolved& r) {
+    resolve_avx2(v, counts, k, total, r);
+  }
 
   static bool block(const unsigned char* u, size_t at, uint64_t ends, size_t& start,
                     uint64_t total, Resolved& r, int64_t* counts) {
