@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "portable.hpp"
+#include "rows.hpp"
 #include "runs.hpp"
 #include "simd.hpp"
 
@@ -49,22 +50,15 @@ size_t row_changes_avx2(const uint8_t* row, uint64_t w, uint64_t* bits,
   return n;
 }
 
-inline __m256i expand32(uint32_t b) {
-  // Byte j of the result is 1 if bit j of b is set.
-  const __m256i shuffle = _mm256_setr_epi64x(0x0000000000000000ll, 0x0101010101010101ll,
-                                             0x0202020202020202ll, 0x0303030303030303ll);
-  const __m256i select = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
-  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(b)), shuffle);
-  v = _mm256_cmpeq_epi8(_mm256_and_si256(v, select), select);
-  return _mm256_and_si256(v, _mm256_set1_epi8(1));
-}
-
 void unpack_row_avx2(const uint64_t* bits, uint64_t w, uint8_t* row) {
   uint64_t k = 0;
   for (; (k + 1) * 64 <= w; ++k) {
     const uint64_t b = bits[k];
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 64 * k), expand32(uint32_t(b)));
-    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 64 * k + 32), expand32(uint32_t(b >> 32)));
+    const bool uniform = b + 1 <= 1;  // 0 or ~0 (most words of a mask): no expansion
+    const __m256i lo = uniform ? _mm256_set1_epi8(static_cast<char>(b & 1)) : expand32(uint32_t(b));
+    const __m256i hi = uniform ? lo : expand32(uint32_t(b >> 32));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 64 * k), lo);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 64 * k + 32), hi);
   }
   if (k * 64 < w) unpack_row_scalar(bits + k, w - 64 * k, row + 64 * k);
 }
@@ -85,12 +79,14 @@ extern const Kernels kAvx2Kernels = {
     find_byte_avx2,         row_changes_avx2,         unpack_row_avx2,
     string_values<Avx2Strings>, string_parse<Avx2Strings>, string_measure<Avx2Strings>,
     string_length_scalar, write_string_with<PdepSpread>, and_count_scalar, counts_box,
+    decode_stream_avx2,
 };
 extern const Kernels kAvx2SlowPextKernels = {
     find_byte_avx2,         row_changes_avx2,         unpack_row_avx2,
     string_values<Avx2StringsSlowPext>, string_parse<Avx2StringsSlowPext>,
     string_measure<Avx2StringsSlowPext>,
     string_length_scalar, write_string_scalar, and_count_scalar, counts_box,
+    decode_stream_avx2,
 };
 
 }  // namespace turborle

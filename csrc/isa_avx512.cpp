@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "portable.hpp"
+#include "rows.hpp"
 #include "runs.hpp"
 #include "simd.hpp"
 
@@ -89,6 +90,7 @@ extern const Kernels kAvx512Kernels = {
     find_byte_avx512,         row_changes_avx512,         unpack_row_avx512,
     string_values<Avx512Strings>, string_parse<Avx512Strings>, string_measure<Avx512Strings>,
     string_length_scalar, write_string_with<PdepSpread>, and_count_scalar, counts_box,
+    decode_stream_avx2,
 };
 
 }  // namespace turborle

@@ -638,6 +638,140 @@ struct PextGather {
   }
 };
 
+
+// ---- Decoded pixels streamed past the cache ---------------------------------------------------
+
+// Byte j of the result is 1 if bit j of b is set.
+inline __m256i expand32(uint32_t b) {
+  const __m256i shuffle = _mm256_setr_epi64x(0x0000000000000000ll, 0x0101010101010101ll,
+                                             0x0202020202020202ll, 0x0303030303030303ll);
+  const __m256i select = _mm256_set1_epi64x(static_cast<long long>(0x8040201008040201ull));
+  __m256i v = _mm256_shuffle_epi8(_mm256_set1_epi32(static_cast<int>(b)), shuffle);
+  v = _mm256_cmpeq_epi8(_mm256_and_si256(v, select), select);
+  return _mm256_and_si256(v, _mm256_set1_epi8(1));
+}
+
+// Bytes of 0 or 1 written in order to [out, out + n) from a stream of bits: every whole
+// 64-byte line of the destination by two non-temporal stores (which do not read the line
+// first: a store that misses the cache otherwise costs a read of the line as well), the
+// partial lines at either end by plain stores. finish() writes what is left and fences.
+class LineWriter {
+ public:
+  LineWriter(uint8_t* out, uint64_t n)
+      : out_(out), end_(out + n),
+        line_(reinterpret_cast<uint8_t*>(reinterpret_cast<uintptr_t>(out) & ~uintptr_t(63))),
+        fill_(static_cast<unsigned>(out - line_)) {}  // (the bits before out are placeholders)
+
+  // The low k bits of b (1 <= k <= 64; the bits above k are 0).
+  void bits(uint64_t b, unsigned k) {
+    acc_ |= b << fill_;
+    if (fill_ + k < 64) {
+      fill_ += k;
+      return;
+    }
+    emit(acc_);
+    acc_ = fill_ ? b >> (64 - fill_) : 0;
+    fill_ = fill_ + k - 64;
+  }
+
+  // `count` whole words of bits: the lines inside the output from locals (the compiler must
+  // assume a line's stores may change the writer's fields), the rest through bits().
+  void words(const uint64_t* b, size_t count) {
+    size_t i = 0;
+    if (line_ >= out_) {
+      const size_t inside = std::min<size_t>(count, static_cast<size_t>(end_ - line_) / 64);
+      uint8_t* line = line_;
+      uint64_t acc = acc_;
+      const unsigned fill = fill_;  // (each word completes one line: fill stays)
+      if (fill == 0) {
+        for (; i < inside; ++i, line += 64) store(line, b[i]);
+      } else {
+        for (; i < inside; ++i, line += 64) {
+          store(line, acc | b[i] << fill);
+          acc = b[i] >> (64 - fill);
+        }
+      }
+      line_ = line;
+      acc_ = acc;
+    }
+    for (; i < count; ++i) bits(b[i], 64);
+  }
+
+  // `length` bytes of `value` (0 or 1).
+  void run(uint64_t value, uint64_t length) {
+    const uint64_t all = value ? ~uint64_t(0) : 0;
+    if (fill_ && length) {
+      const uint64_t k = std::min<uint64_t>(length, 64 - fill_);
+      bits(all >> (64 - k), static_cast<unsigned>(k));
+      length -= k;
+    }
+    if (length >= 64) {  // (fill_ is 0 here) whole lines of one value
+      const __m256i v = _mm256_set1_epi8(static_cast<char>(value));
+      for (; length >= 64 && line_ + 64 <= end_; length -= 64, line_ += 64) {
+        _mm256_stream_si256(reinterpret_cast<__m256i*>(line_), v);
+        _mm256_stream_si256(reinterpret_cast<__m256i*>(line_ + 32), v);
+      }
+      for (; length >= 64; length -= 64) bits(all, 64);  // (the last line: a partial one)
+    }
+    if (length) bits(all >> (64 - length), static_cast<unsigned>(length));
+  }
+
+  void finish() {
+    if (fill_) emit(acc_);
+    _mm_sfence();
+  }
+
+ private:
+  // A whole line inside the output. Most lines of a mask are all 0 or all 1: those skip the
+  // expansion.
+  static void store(uint8_t* line, uint64_t word) {
+    if (TURBORLE_LIKELY(word + 1 <= 1)) {  // 0 or ~0
+      const __m256i uniform = _mm256_set1_epi8(static_cast<char>(word & 1));
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(line), uniform);
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(line + 32), uniform);
+    } else {
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(line), expand32(static_cast<uint32_t>(word)));
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(line + 32), expand32(static_cast<uint32_t>(word >> 32)));
+    }
+  }
+
+  void emit(uint64_t word) {
+    if (line_ >= out_ && line_ + 64 <= end_) {
+      store(line_, word);
+    } else {
+      const __m256i lo = expand32(static_cast<uint32_t>(word)), hi = expand32(static_cast<uint32_t>(word >> 32));  // the first or the last line, partly outside the output
+      alignas(32) uint8_t bytes[64];
+      _mm256_store_si256(reinterpret_cast<__m256i*>(bytes), lo);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(bytes + 32), hi);
+      uint8_t* from = std::max(line_, out_);
+      uint8_t* to = std::min(line_ + 64, end_);
+      std::memcpy(from, bytes + (from - line_), static_cast<size_t>(to - from));
+    }
+    line_ += 64;
+    acc_ = 0;
+  }
+
+  uint8_t* const out_;
+  uint8_t* const end_;
+  uint8_t* line_;     // the destination line being assembled
+  uint64_t acc_ = 0;  // its bits so far
+  unsigned fill_;     // how many
+};
+
+// One mask decoded through LineWriter: column-major (its runs in turn) or row-major (its bit
+// rows in turn, rows_fit(h, w)).
+inline void decode_stream_avx2(RleRef r, uint8_t* out, bool rows) {
+  LineWriter writer(out, r.h * r.w);
+  if (rows) {
+    counts_to_rows(r, [&](uint64_t, const uint64_t* bits) {
+      writer.words(bits, r.w / 64);
+      if (r.w % 64) writer.bits(bits[r.w / 64], static_cast<unsigned>(r.w % 64));
+    });
+  } else {
+    for (size_t j = 0; j < r.m; ++j) writer.run(j & 1, r.counts[j]);
+  }
+  writer.finish();
+}
 #endif  // TURBORLE_KERNELS_AVX2
 
 // ---- COCO strings written -------------------------------------------------------------------

@@ -17,6 +17,7 @@ extern const Kernels kScalarKernels = {
     find_byte_scalar,       row_changes_scalar,       unpack_row_scalar,
     string_values<SwarStrings>, string_parse<SwarStrings>, string_measure<SwarStrings>,
     string_length_scalar, write_string_scalar, and_count_scalar, counts_box,
+    nullptr,
 };
 
 }  // namespace turborle

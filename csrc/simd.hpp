@@ -57,6 +57,11 @@ struct Kernels {
 
   // The tight box of a mask (measure.cpp).
   void (*box)(RleRef r, Box* out);
+
+  // One mask decoded to out (decode.cpp), column-major, or row-major when `rows` (then h and
+  // w fit rows_fit), writing whole cache lines without reading them first: for outputs far
+  // larger than the cache. nullptr where the instruction set has none (plain stores then).
+  void (*decode_stream)(RleRef r, uint8_t* out, bool rows);
 };
 
 // The kernels of an instruction set (one this CPU supports: see parse_isa).
