@@ -697,23 +697,40 @@ class LineWriter {
     for (; i < count; ++i) bits(b[i], 64);
   }
 
-  // `length` bytes of `value` (0 or 1).
-  void run(uint64_t value, uint64_t length) {
-    const uint64_t all = value ? ~uint64_t(0) : 0;
-    if (fill_ && length) {
-      const uint64_t k = std::min<uint64_t>(length, 64 - fill_);
-      bits(all >> (64 - k), static_cast<unsigned>(k));
-      length -= k;
-    }
-    if (length >= 64) {  // (fill_ is 0 here) whole lines of one value
-      const __m256i v = _mm256_set1_epi8(static_cast<char>(value));
-      for (; length >= 64 && line_ + 64 <= end_; length -= 64, line_ += 64) {
-        _mm256_stream_si256(reinterpret_cast<__m256i*>(line_), v);
-        _mm256_stream_si256(reinterpret_cast<__m256i*>(line_ + 32), v);
+  // Runs of alternating value, 0 first (COCO counts), with the state in locals as words().
+  void runs(const uint64_t* counts, size_t m) {
+    uint8_t* line = line_;
+    uint64_t acc = acc_;
+    unsigned fill = fill_;
+    for (size_t j = 0; j < m; ++j) {
+      uint64_t length = counts[j];
+      const uint64_t all = (j & 1) ? ~uint64_t(0) : 0;
+      if (fill + length < 64) {  // the run ends inside this line
+        acc |= (all & ((uint64_t(1) << length) - 1)) << fill;
+        fill += static_cast<unsigned>(length);
+        continue;
       }
-      for (; length >= 64; length -= 64) bits(all, 64);  // (the last line: a partial one)
+      acc |= all << fill;  // the rest of this line
+      length -= 64 - fill;
+      put(line, acc);
+      line += 64;
+      if (length >= 64) {  // whole lines
+        const __m256i v = _mm256_set1_epi8(static_cast<char>(j & 1));
+        for (; length >= 64; length -= 64, line += 64) {
+          if (TURBORLE_LIKELY(line + 64 <= end_)) {
+            _mm256_stream_si256(reinterpret_cast<__m256i*>(line), v);
+            _mm256_stream_si256(reinterpret_cast<__m256i*>(line + 32), v);
+          } else {
+            partial(line, all);
+          }
+        }
+      }
+      acc = all & ((uint64_t(1) << length) - 1);
+      fill = static_cast<unsigned>(length);
     }
-    if (length) bits(all >> (64 - length), static_cast<unsigned>(length));
+    line_ = line;
+    acc_ = acc;
+    fill_ = fill;
   }
 
   void finish() {
@@ -735,18 +752,26 @@ class LineWriter {
     }
   }
 
+  // The line at `line` (complete): whole lines by store(), the others by partial().
+  void put(uint8_t* line, uint64_t word) const {
+    if (TURBORLE_LIKELY(line >= out_ && line + 64 <= end_))
+      store(line, word);
+    else
+      partial(line, word);
+  }
+
+  // A line partly outside the output (the first or the last): its bytes inside, plainly.
+  void partial(uint8_t* line, uint64_t word) const {
+    alignas(32) uint8_t bytes[64];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bytes), expand32(static_cast<uint32_t>(word)));
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bytes + 32), expand32(static_cast<uint32_t>(word >> 32)));
+    uint8_t* from = std::max(line, out_);
+    uint8_t* to = std::min(line + 64, end_);
+    if (from < to) std::memcpy(from, bytes + (from - line), static_cast<size_t>(to - from));
+  }
+
   void emit(uint64_t word) {
-    if (line_ >= out_ && line_ + 64 <= end_) {
-      store(line_, word);
-    } else {
-      const __m256i lo = expand32(static_cast<uint32_t>(word)), hi = expand32(static_cast<uint32_t>(word >> 32));  // the first or the last line, partly outside the output
-      alignas(32) uint8_t bytes[64];
-      _mm256_store_si256(reinterpret_cast<__m256i*>(bytes), lo);
-      _mm256_store_si256(reinterpret_cast<__m256i*>(bytes + 32), hi);
-      uint8_t* from = std::max(line_, out_);
-      uint8_t* to = std::min(line_ + 64, end_);
-      std::memcpy(from, bytes + (from - line_), static_cast<size_t>(to - from));
-    }
+    put(line_, word);
     line_ += 64;
     acc_ = 0;
   }
@@ -768,7 +793,7 @@ inline void decode_stream_avx2(RleRef r, uint8_t* out, bool rows) {
       if (r.w % 64) writer.bits(bits[r.w / 64], static_cast<unsigned>(r.w % 64));
     });
   } else {
-    for (size_t j = 0; j < r.m; ++j) writer.run(j & 1, r.counts[j]);
+    writer.runs(r.counts, r.m);
   }
   writer.finish();
 }
