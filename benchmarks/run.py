@@ -860,10 +860,12 @@ def main(argv: list[str] | None = None) -> int:
         written.append(out / "history.jsonl")
     if args.readme:
         command = " ".join(["python benchmarks/run.py", *(sys.argv[1:] if argv is None else argv)])
+        how_many = (f"single-thread cases: the median of {args.repeat} runs' medians; threads and "
+                    "COCOeval: one run" if args.repeat > 1 else "one run, medians of its rounds")
         section = (f"Measured {machine['date'][:10]} by `{command}`"
                    f" (turborle {machine['git']}, {machine['cpu_model']}, "
-                   f"{machine['cpus_available']} CPUs shared with other work; one run, medians "
-                   f"of its rounds):\n\n{targets_md}")
+                   f"{machine['cpus_available']} CPUs shared with other work; "
+                   f"{how_many}):\n\n{targets_md}")
         if update_readme(HERE / "README.md", section):
             written.append(HERE / "README.md")
     print("\nwrote " + ", ".join(str(p) for p in written))
