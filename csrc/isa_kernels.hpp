@@ -125,14 +125,18 @@ inline void resolve_avx2(const In* in, int64_t* out, size_t k, uint64_t total, R
       else
         d = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(in + j));
       const __m256i up = _mm256_blend_epi32(_mm256_permute4x64_epi64(d, 0x40), zero, 0x0f);
-      counts = _mm256_add_epi64(_mm256_add_epi64(d, up), carry);
+      const __m256i local = _mm256_add_epi64(d, up);  // the counts less the carried pair
+      counts = _mm256_add_epi64(local, carry);
       sums = _mm256_add_epi64(sums, counts);
       bad = _mm256_or_si256(bad, _mm256_or_si256(_mm256_cmpgt_epi64(counts, limit),
                                                  _mm256_cmpgt_epi64(zero, counts)));
       bad = _mm256_or_si256(bad, _mm256_cmpgt_epi64(sums, limit));
       area = _mm256_add_epi64(area, _mm256_and_si256(counts, odd));
       if (out) _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + j), counts);
-      carry = _mm256_permute4x64_epi64(counts, 0xee);  // (c[i+2], c[i+3], c[i+2], c[i+3])
+      // (c[i+2], c[i+3], c[i+2], c[i+3]): the carry has that form already, so the next one is
+      // the carry plus local's top pair, and the loop-carried chain is one addition (the
+      // shuffle of counts it replaces put the shuffle's latency on the chain as well).
+      carry = _mm256_add_epi64(carry, _mm256_permute4x64_epi64(local, 0xee));
     }
     if (!_mm256_testz_si256(bad, bad)) r.bad = true;
     alignas(32) uint64_t lane[4];
