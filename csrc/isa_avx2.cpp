@@ -53,10 +53,8 @@ size_t row_changes_avx2(const uint8_t* row, uint64_t w, uint64_t* bits,
 void unpack_row_avx2(const uint64_t* bits, uint64_t w, uint8_t* row) {
   uint64_t k = 0;
   for (; (k + 1) * 64 <= w; ++k) {
-    const uint64_t b = bits[k];
-    const bool uniform = b + 1 <= 1;  // 0 or ~0 (most words of a mask): no expansion
-    const __m256i lo = uniform ? _mm256_set1_epi8(static_cast<char>(b & 1)) : expand32(uint32_t(b));
-    const __m256i hi = uniform ? lo : expand32(uint32_t(b >> 32));
+    __m256i lo, hi;
+    expand64(bits[k], lo, hi);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 64 * k), lo);
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(row + 64 * k + 32), hi);
   }

@@ -194,8 +194,6 @@ inline bool block_one_by_one(const unsigned char* u, size_t block, uint64_t ends
 // Portable primitives (SWAR).
 struct SwarStrings {
   static constexpr bool kValues16 = false;  // (see string_counts)
-  static void resolve16(const int16_t*, int64_t*, size_t, uint64_t, Resolved&) {}
-  static int values16(const unsigned char*, size_t, uint64_t, size_t&, int16_t*) { return -1; }
   static uint64_t ends(const unsigned char* block, bool& bad) {
     uint64_t invalid = 0, ends = 0;
     for (int k = 0; k < 8; ++k) {
@@ -288,13 +286,15 @@ inline bool string_counts(const char* s, size_t len, uint64_t total, int64_t* ou
   int16_t pending[P::kValues16 ? kPending + 64 + 8 : 1];
   size_t waiting = 0;
   auto settle = [&] {
-    if (waiting == 0) return true;
-    int64_t* counts = room();
-    const size_t before = r.m;
-    P::resolve16(pending, counts, waiting, total, r);
-    waiting = 0;
-    if (r.bad) return false;
-    give(counts, r.m - before);
+    if constexpr (P::kValues16) {
+      if (waiting == 0) return true;
+      int64_t* counts = room();
+      const size_t before = r.m;
+      P::resolve16(pending, counts, waiting, total, r);
+      waiting = 0;
+      if (r.bad) return false;
+      give(counts, r.m - before);
+    }
     return true;
   };
   auto run = [&](const unsigned char* base, size_t at, uint64_t mask) {
@@ -655,6 +655,17 @@ inline __m256i expand32(uint32_t b) {
   return _mm256_and_si256(v, _mm256_set1_epi8(1));
 }
 
+// The 64 bytes of a word's bits (lo: bits 0..31). Most words of a mask are all 0 or all 1:
+// those skip the expansion.
+inline void expand64(uint64_t word, __m256i& lo, __m256i& hi) {
+  if (TURBORLE_LIKELY(word + 1 <= 1)) {  // 0 or ~0
+    lo = hi = _mm256_set1_epi8(static_cast<char>(word & 1));
+  } else {
+    lo = expand32(static_cast<uint32_t>(word));
+    hi = expand32(static_cast<uint32_t>(word >> 32));
+  }
+}
+
 // Bytes of 0 or 1 written in order to [out, out + n) from a stream of bits: every whole
 // 64-byte line of the destination by two non-temporal stores (which do not read the line
 // first: a store that misses the cache otherwise costs a read of the line as well), the
@@ -718,7 +729,7 @@ class LineWriter {
       length -= 64 - fill;
       put(line, acc);
       line += 64;
-      if (length >= 64) {  // whole lines
+      if (length >= 64) {  // whole lines of this value: no expansion, no uniformity test
         const __m256i v = _mm256_set1_epi8(static_cast<char>(j & 1));
         for (; length >= 64; length -= 64, line += 64) {
           if (TURBORLE_LIKELY(line + 64 <= end_)) {
@@ -743,17 +754,12 @@ class LineWriter {
   }
 
  private:
-  // A whole line inside the output. Most lines of a mask are all 0 or all 1: those skip the
-  // expansion.
+  // A whole line inside the output.
   static void store(uint8_t* line, uint64_t word) {
-    if (TURBORLE_LIKELY(word + 1 <= 1)) {  // 0 or ~0
-      const __m256i uniform = _mm256_set1_epi8(static_cast<char>(word & 1));
-      _mm256_stream_si256(reinterpret_cast<__m256i*>(line), uniform);
-      _mm256_stream_si256(reinterpret_cast<__m256i*>(line + 32), uniform);
-    } else {
-      _mm256_stream_si256(reinterpret_cast<__m256i*>(line), expand32(static_cast<uint32_t>(word)));
-      _mm256_stream_si256(reinterpret_cast<__m256i*>(line + 32), expand32(static_cast<uint32_t>(word >> 32)));
-    }
+    __m256i lo, hi;
+    expand64(word, lo, hi);
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(line), lo);
+    _mm256_stream_si256(reinterpret_cast<__m256i*>(line + 32), hi);
   }
 
   // The line at `line` (complete): whole lines by store(), the others by partial().
@@ -767,8 +773,10 @@ class LineWriter {
   // A line partly outside the output (the first or the last): its bytes inside, plainly.
   void partial(uint8_t* line, uint64_t word) const {
     alignas(32) uint8_t bytes[64];
-    _mm256_store_si256(reinterpret_cast<__m256i*>(bytes), expand32(static_cast<uint32_t>(word)));
-    _mm256_store_si256(reinterpret_cast<__m256i*>(bytes + 32), expand32(static_cast<uint32_t>(word >> 32)));
+    __m256i lo, hi;
+    expand64(word, lo, hi);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bytes), lo);
+    _mm256_store_si256(reinterpret_cast<__m256i*>(bytes + 32), hi);
     uint8_t* from = std::max(line, out_);
     uint8_t* to = std::min(line + 64, end_);
     if (from < to) std::memcpy(from, bytes + (from - line), static_cast<size_t>(to - from));
