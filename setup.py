@@ -32,6 +32,7 @@ ROOT = Path(__file__).parent
 CORE_SOURCES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "csrc").glob("*.cpp"))
 # Headers the extension depends on: a change to one rebuilds it (setuptools does not scan).
 CORE_HEADERS = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "csrc").glob("*.hpp"))
+# (csrc/json_simdjson.cpp compiles the vendored simdjson, csrc/third_party/simdjson/.)
 
 if sys.platform == "win32":
     compile_args = ["/std:c++17", "/O2", "/fp:precise"]
@@ -44,7 +45,9 @@ core = Extension(
     "turborle._core",
     sources=["src/turborle/_core.pyx", *CORE_SOURCES],
     include_dirs=["csrc", "src/turborle", numpy.get_include()],
-    depends=[*CORE_HEADERS, "src/turborle/_errors.hpp", "src/turborle/_cpp.pxd"],
+    depends=[*CORE_HEADERS, "csrc/third_party/simdjson/simdjson.h",
+             "csrc/third_party/simdjson/simdjson.cpp", "src/turborle/_errors.hpp",
+             "src/turborle/_cpp.pxd"],
     language="c++",
     extra_compile_args=compile_args,
     define_macros=[

@@ -72,7 +72,8 @@ def generate(data: Path, gb: float) -> dict[str, Any]:
 # ---- the variants, each run as `python dataset_bench.py --variant NAME DATA OUT` -----------------
 
 
-def usual(data: str, out: str, decode: bool, max_files: int | None = None) -> dict[str, Any]:
+def usual(data: str, out: str, decode: bool, max_files: int | None = None,
+          compression: str = "zstd") -> dict[str, Any]:
     """The job the usual way: json + pycocotools per mask, pyarrow to write."""
     import numpy as np
     import pyarrow as pa
@@ -116,16 +117,16 @@ def usual(data: str, out: str, decode: bool, max_files: int | None = None) -> di
                 cols["problem"].append(None)
                 masks += 1
         pq.write_table(pa.table(cols), os.path.join(out, f"part-{part:08d}.parquet"),
-                       compression="zstd")
+                       compression=compression)
     return {"masks": masks, "bytes": size}
 
 
-def run_variant(name: str, data: str, out: str) -> dict[str, Any]:
+def run_variant(name: str, data: str, out: str, compression: str = "zstd") -> dict[str, Any]:
     start = time.perf_counter()
     if name == "usual":
-        result = usual(data, out, decode=False)
+        result = usual(data, out, decode=False, compression=compression)
     elif name == "usual-decode":  # ~100x slower: a sample of the files
-        result = usual(data, out, decode=True, max_files=DECODE_FILES)
+        result = usual(data, out, decode=True, max_files=DECODE_FILES, compression=compression)
     elif name == "ray-start":
         import ray
 
@@ -144,7 +145,8 @@ def run_variant(name: str, data: str, out: str) -> dict[str, Any]:
             warm = sorted(str(p) for p in Path(data).rglob("*.json"))[:workers * 2]
             import_dataset(warm, out + "-warm", engine="ray", files_per_shard=1, progress=False)
             start = time.perf_counter()
-            summary = import_dataset(data, out, engine="ray", progress=False)
+            summary = import_dataset(data, out, engine="ray", compression=compression,
+                                     progress=False)
             result = {"masks": summary.masks, "bytes": summary.bytes,
                       "worker_cpu_seconds": summary.cpu_seconds,
                       "seconds": time.perf_counter() - start}  # (not the shut-down)
@@ -154,10 +156,11 @@ def run_variant(name: str, data: str, out: str) -> dict[str, Any]:
         from turborle.datasets import import_dataset
 
         if name == "local":
-            summary = import_dataset(data, out, engine="local", progress=False)
+            summary = import_dataset(data, out, engine="local", compression=compression,
+                                     progress=False)
         else:
             summary = import_dataset(data, out, engine="ray", workers=int(name.split("-")[1]),
-                                     progress=False)
+                                     compression=compression, progress=False)
         result = {"masks": summary.masks, "bytes": summary.bytes,
                   "worker_cpu_seconds": summary.cpu_seconds}
     result.setdefault("seconds", time.perf_counter() - start)
@@ -184,11 +187,12 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def measure(name: str, data: Path, out: Path) -> dict[str, Any]:
+def measure(name: str, data: Path, out: Path, compression: str = "zstd") -> dict[str, Any]:
     """Runs one variant in a subprocess; its result, plus its peak tree RSS."""
     env = dict(os.environ, TURBORLE_NUM_THREADS="1", OMP_NUM_THREADS="1")
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen([sys.executable, __file__, "--variant", name, str(data), str(out)],
+    proc = subprocess.Popen([sys.executable, __file__, "--variant", name, str(data), str(out),
+                             "--compression", compression],
                             stdout=subprocess.PIPE, text=True, env=env)
     peak = 0
     while proc.poll() is None:
@@ -233,10 +237,12 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=None, help="write results.json here")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--variants", default="usual,usual-decode,local,ray-1,ray-2,ray-start")
+    parser.add_argument("--compression", default="zstd", choices=("zstd", "lz4", "snappy", "none"),
+                        help="Parquet compression of every variant's output (default zstd)")
     args = parser.parse_args()
     if args.variant:
         name, data, out = args.variant
-        print(json.dumps(run_variant(name, data, out)))
+        print(json.dumps(run_variant(name, data, out, args.compression)))
         return 0
     stats = generate(args.data, args.gb)
     print(f"dataset: {stats['images']} files, {stats['masks']} masks, "
@@ -253,7 +259,7 @@ def main() -> int:
                 import shutil
 
                 shutil.rmtree(out)
-            result = measure(name, args.data, out)
+            result = measure(name, args.data, out, args.compression)
             results.setdefault(name, []).append(result)
             print(f"run {run} {name:<13} {result['seconds']:8.1f} s  "
                   f"{result['masks'] / result['seconds']:>10,.0f} masks/s  "
@@ -265,11 +271,12 @@ def main() -> int:
             print("usual and turborle rows agree (area, bbox, counts of every mask)")
     if "local" in variants:  # memory does not grow with the dataset: one folder of it
         one = sorted(p for p in args.data.iterdir() if p.is_dir())[0]
-        result = measure("local", one, work / "local-one-folder")
+        result = measure("local", one, work / "local-one-folder", args.compression)
         results["local-one-folder"] = [result]
         print(f"local on {one.name} only: {result['masks']} masks, "
               f"peak {result['peak_rss_mb']:.1f} MB")
     report = summarize(results, stats)
+    report["compression"] = args.compression
     print(json.dumps(report, indent=2))
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

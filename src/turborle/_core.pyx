@@ -1279,3 +1279,111 @@ def from_rings(xy, ring_start, mask_start, heights, widths, threads=None):
     with nogil:  # every array above stays referenced until the call returns
         out.batch = cpp.from_rings(pxy, prs, pms, n, ph, pw, cfg)
     return out
+
+
+# ==== the dataset import's annotation columns (csrc/sa1b_json.hpp) ============================
+
+cdef _array_of(const void* data, size_t n, dtype):
+    """A numpy array of n items of `dtype` copied from `data`."""
+    out = np.empty(n, dtype=dtype)
+    if n:
+        memcpy(cnp.PyArray_DATA(out), data, n * out.itemsize)
+    return out
+
+
+cdef class AnnotationColumns:
+    """The annotation columns of the rows the dataset import is building: filled a clean
+    SA-1B file at a time by `read_sa1b` (simdjson, no Python object per mask) or a row at a
+    time by `add` (the Python path), taken by `take` for a row group."""
+
+    cdef cpp.AnnotationColumns cols
+    cdef cpp.Sa1bReader* reader
+
+    def __dealloc__(self):
+        del self.reader
+
+    def __len__(self):
+        return self.cols.rows()
+
+    @property
+    def counts_bytes(self):
+        return self.cols.counts.size()
+
+    def read_sa1b(self, const unsigned char[::1] data not None):
+        """(rows, image record as JSON, image id or None) of a clean SA-1B file, whose rows
+        are appended; None, and nothing appended, when the file is not clean."""
+        if data.shape[0] == 0:
+            return None
+        if self.reader == NULL:
+            self.reader = new cpp.Sa1bReader()
+        cdef cpp.ImageFacts image
+        cdef long n
+        with nogil:  # `data` (a view of the caller's bytes) is held until the call returns
+            n = self.reader.read(<const char*> &data[0], data.shape[0], self.cols, image)
+        if n < 0:
+            return None
+        record = image.record.decode("utf-8")
+        return n, record, (image.id if image.has_id else None)
+
+    def add(self, bytes counts, int64_t height, int64_t width, ann_id, category_id,
+            stored_area, stored_bbox, bytes extra):
+        """One row: counts and extra as UTF-8 bytes or None, the others values or None
+        (stored_bbox: four numbers)."""
+        cdef int64_t i_ann = 0, i_category = 0
+        cdef double area = 0
+        cdef double box[4]
+        cdef int k
+        cdef const char* c_counts = NULL
+        cdef const char* c_extra = NULL
+        cdef const int64_t* p_ann = NULL
+        cdef const int64_t* p_category = NULL
+        cdef const double* p_area = NULL
+        cdef const double* p_box = NULL
+        if counts is not None:
+            c_counts = PyBytes_AS_STRING(counts)
+        if extra is not None:
+            c_extra = PyBytes_AS_STRING(extra)
+        if ann_id is not None:
+            i_ann = ann_id
+            p_ann = &i_ann
+        if category_id is not None:
+            i_category = category_id
+            p_category = &i_category
+        if stored_area is not None:
+            area = stored_area
+            p_area = &area
+        if stored_bbox is not None:
+            if len(stored_bbox) != 4:
+                raise ValueError("stored_bbox must hold four numbers")
+            for k in range(4):
+                box[k] = stored_bbox[k]
+            p_box = box
+        self.cols.add(c_counts, 0 if counts is None else PyBytes_GET_SIZE(counts), height, width,
+                      p_ann, p_category, p_area, p_box,
+                      c_extra, 0 if extra is None else PyBytes_GET_SIZE(extra))
+
+    def take(self):
+        """Every row's columns (numpy arrays; the strings as bytes and end offsets), and the
+        columns emptied."""
+        cdef size_t n = self.cols.rows()
+        cdef cpp.AnnotationColumns* c = &self.cols
+        out = {
+            "counts": PyBytes_FromStringAndSize(c.counts.data(), c.counts.size()),
+            "counts_end": _array_of(c.counts_end.data(), n, np.int64),
+            "has_mask": _array_of(c.has_mask.data(), n, np.bool_),
+            "height": _array_of(c.height.data(), n, np.int64),
+            "width": _array_of(c.width.data(), n, np.int64),
+            "ann_id": _array_of(c.ann_id.data(), n, np.int64),
+            "has_ann_id": _array_of(c.has_ann_id.data(), n, np.bool_),
+            "category_id": _array_of(c.category_id.data(), n, np.int64),
+            "has_category_id": _array_of(c.has_category_id.data(), n, np.bool_),
+            "stored_area": _array_of(c.stored_area.data(), n, np.float64),
+            "has_stored_area": _array_of(c.has_stored_area.data(), n, np.bool_),
+            "stored_bbox": _array_of(c.stored_bbox.data(), 4 * n, np.float64).reshape(n, 4),
+            "has_stored_bbox": _array_of(c.has_stored_bbox.data(), n, np.bool_),
+            "extra": PyBytes_FromStringAndSize(c.extra.data(), c.extra.size()),
+            "extra_end": _array_of(c.extra_end.data(), n, np.int64),
+            "has_extra": _array_of(c.has_extra.data(), n, np.bool_),
+        }
+        self.cols.clear()
+        return out

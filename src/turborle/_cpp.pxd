@@ -154,3 +154,38 @@ cdef extern from "ops.hpp" namespace "turborle" nogil:
                   const Config& cfg) except +raise_core_error
     Batch from_rings(const double* xy, const uint64_t* ring_start, const uint64_t* mask_start,
                      size_t n, const uint64_t* h, const uint64_t* w, const Config& cfg) except +raise_core_error
+
+cdef extern from "sa1b_json.hpp" namespace "turborle" nogil:
+    cdef cppclass AnnotationColumns:
+        string counts
+        vector[int64_t] counts_end
+        vector[uint8_t] has_mask
+        vector[int64_t] height
+        vector[int64_t] width
+        vector[int64_t] ann_id
+        vector[int64_t] category_id
+        vector[uint8_t] has_ann_id
+        vector[uint8_t] has_category_id
+        vector[double] stored_area
+        vector[uint8_t] has_stored_area
+        vector[double] stored_bbox
+        vector[uint8_t] has_stored_bbox
+        string extra
+        vector[int64_t] extra_end
+        vector[uint8_t] has_extra
+        size_t rows()
+        void clear()
+        void add(const char* counts, size_t counts_len, int64_t h, int64_t w,
+                 const int64_t* ann_id, const int64_t* category_id, const double* stored_area,
+                 const double* stored_bbox, const char* extra,
+                 size_t extra_len) except +raise_core_error
+
+    cdef cppclass ImageFacts:
+        string record
+        bint has_id
+        int64_t id
+
+    cdef cppclass Sa1bReader:
+        Sa1bReader() except +raise_core_error
+        long read(const char* data, size_t size, AnnotationColumns& out,
+                  ImageFacts& image) except +raise_core_error

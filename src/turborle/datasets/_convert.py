@@ -1,10 +1,13 @@
 """One shard of the import job: JSON files in, one Parquet part file out.
 
-A file is read whole and parsed with orjson; its annotations become rows in column lists.
-Every ``FLUSH_ROWS`` rows the counts strings go to the core in one call (as the buffers of an
-Arrow string column: no Python object per mask, the GIL released), which validates them and
-measures area and box; the rows are then written as one Parquet row group. Memory is bounded
-by the largest input file plus one row group, whatever the size of the dataset.
+A file is read whole. A clean SA-1B-style file (the usual case) is read by the core with
+simdjson straight into the annotation columns, without a Python object per mask; any other
+file is parsed with orjson and its annotations are checked and added one by one, which names
+every problem (both give the same rows for a clean file). Every ``FLUSH_ROWS`` rows the
+counts strings go to the core in one call (as the buffers of an Arrow string column, the GIL
+released), which validates them and measures area and box; the rows are then written as one
+Parquet row group. Memory is bounded by the largest input file plus one row group, whatever
+the size of the dataset.
 
 Nothing is lost: a mask that cannot be used is a row with a null ``mask`` and its
 ``problem``; a file that cannot be read or parsed is one row with a null ``ann_id`` and its
@@ -15,11 +18,12 @@ Nothing is lost: a mask that cannot be used is a row with a null ``mask`` and it
 from __future__ import annotations
 
 import errno
+import json
 import os
 import stat
+import sys
 import time
 from collections import Counter
-from itertools import chain
 from typing import Any, cast
 
 import numpy as np
@@ -31,7 +35,7 @@ import turborle
 from turborle import _core
 from turborle.arrow import rle_type
 
-FAST_PATH = True  # clean files a column at a time (the tests turn it off to compare)
+FAST_PATH = True  # clean SA-1B files through the core's reader (the tests turn it off to compare)
 FLUSH_ROWS = 8192  # rows per core call and per Parquet row group
 FLUSH_BYTES = 32 << 20  # ... or fewer, once their counts strings hold this many bytes
 _GROUP_LIMIT = 1 << 30  # counts bytes a row group may hold (Arrow strings have 32-bit offsets)
@@ -97,16 +101,18 @@ def _box(value: Any) -> list[float] | None:
     return None
 
 
-def _types(values: Any) -> set[type]:
-    return set(map(type, values))
-
-
-def _int64s(values: list[Any]) -> bool:
-    """Whether every value is None or an integer that fits int64."""
-    if not _types(values) <= {int, type(None)}:
-        return False
-    ints = [v for v in values if v is not None]
-    return not ints or (_INT64[0] <= min(ints) and max(ints) <= _INT64[1])
+def _dumps(value: Any) -> bytes:
+    """orjson's JSON of a value orjson read. orjson reads 1024 levels of nesting but writes
+    254: deeper values are written by the standard library, in the same compact form."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, 4096))
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+        finally:
+            sys.setrecursionlimit(limit)
 
 
 def _kind(value: Any) -> str:
@@ -128,47 +134,37 @@ def _size_problem(size: Any) -> str | None:
 
 
 class Rows:
-    """The rows of a shard being built, written to Parquet a row group at a time."""
+    """The rows of a shard being built, written to Parquet a row group at a time.
+
+    The annotation columns (mask, ids, stored area and box, extra) live in the core's
+    `AnnotationColumns`, filled a whole clean SA-1B file at a time by its simdjson reader or a
+    row at a time by the Python path; the columns that repeat per file (source, image id,
+    image record, problem) are Python lists."""
 
     def __init__(self, writer: pq.ParquetWriter) -> None:
         self.writer = writer
         self.problems: Counter[str] = Counter()
         self.area_hist = np.zeros(len(AREA_EDGES), dtype=np.int64)
         self.rows = self.masks = 0
+        self.cols = _core.AnnotationColumns()
         self._reset()
 
     def _reset(self) -> None:
         self.source: list[str] = []
         self.image_id: list[int | None] = []
-        self.ann_id: list[int | None] = []
-        self.category_id: list[int | None] = []
-        self.counts: list[str | None] = []
-        self.heights: list[int] = []
-        self.widths: list[int] = []
-        self.stored_area: list[float | None] = []
-        self.stored_bbox: list[list[float] | None] = []
         self.problem: list[str | None] = []
         self.image: list[str | None] = []
-        self.extra: list[bytes | None] = []
-        self.counts_bytes = 0
 
     # -- adding rows ----------------------------------------------------------------------------
     def add_problem(self, source: str, reason: str, detail: str, image_id: int | None = None,
                     image: str | None = None) -> None:
         """A row with no annotation: a file or image that could not be used, or (reason
         empty) an image without annotations."""
+        self.cols.add(None, 0, 0, None, None, None, None, None)
         self.source.append(source)
         self.image_id.append(image_id)
-        self.ann_id.append(None)
-        self.category_id.append(None)
-        self.counts.append(None)
-        self.heights.append(0)
-        self.widths.append(0)
-        self.stored_area.append(None)
-        self.stored_bbox.append(None)
         self.problem.append(f"{reason}: {detail}" if reason else None)
         self.image.append(image)
-        self.extra.append(None)
         self._added()
 
     def add_annotation(self, ann: Any, source: str, image_id: int | None, image: str | None,
@@ -196,20 +192,12 @@ class Rows:
                            ("bbox", stored_bbox)):
             if value is None and ann.get(key) is not None:
                 extra[key] = ann[key]
-        self.extra.append(orjson.dumps(extra) if extra else None)
+        self.cols.add(None if counts is None else counts.encode(), h, w, ann_id, category_id,
+                      stored_area, stored_bbox, _dumps(extra) if extra else None)
         self.source.append(source)
         self.image_id.append(image_id)
-        self.ann_id.append(ann_id)
-        self.category_id.append(category_id)
-        self.counts.append(counts)
-        self.heights.append(h)
-        self.widths.append(w)
-        self.stored_area.append(stored_area)
-        self.stored_bbox.append(stored_bbox)
         self.problem.append(problem)
         self.image.append(image)
-        if counts is not None:
-            self.counts_bytes += len(counts)
         self._added()
 
     def _segmentation(self, seg: Any, image_size: tuple[int, int] | None
@@ -253,66 +241,25 @@ class Rows:
         return None, 0, 0, (f"{BAD_SEGMENTATION}: segmentation must be an RLE object or "
                             f"polygons, got {_kind(seg)}")
 
-    def add_clean(self, anns: list[Any], source: str, image_id: int | None, image: str | None,
-                  image_size: tuple[int, int] | None) -> bool:
-        """Adds the annotations of one image in bulk if every one of them is clean (an object
-        with compressed counts of a valid size, the image's size when known, and ids, area and
-        box that fit their columns); else adds nothing and returns False, and the caller adds
-        them one by one. The rows are exactly those `add_annotation` would add: its checks,
-        done a column at a time (most files are clean, and this costs a fraction)."""
-        n = len(anns)
-        try:
-            if _types(anns) != {dict}:
-                return False
-            segs = [a["segmentation"] for a in anns]
-            if _types(segs) != {dict}:
-                return False
-            counts = [s["counts"] for s in segs]
-            sizes = [s["size"] for s in segs]
-        except KeyError:
+    def add_sa1b(self, raw: bytes, source: str) -> bool:
+        """Adds the rows of an SA-1B-style file read by the core's simdjson reader if the file
+        is clean in every respect (every annotation an object with compressed counts of the
+        image's size, ids, area and box that fit their columns, no repeated key, ...); else
+        adds nothing and returns False, and the caller reads the file with orjson and adds
+        its rows one by one. The rows are exactly those `add_annotation` would add."""
+        read = self.cols.read_sa1b(raw)
+        if read is None:
             return False
-        if _types(counts) != {str} or _types(sizes) != {list} or set(map(len, sizes)) != {2}:
-            return False
-        heights = [s[0] for s in sizes]
-        widths = [s[1] for s in sizes]
-        if _types(heights) != {int} or _types(widths) != {int}:
-            return False
-        if image_size is not None:
-            if heights.count(image_size[0]) != n or widths.count(image_size[1]) != n:
-                return False
-        elif min(heights) < 0 or min(widths) < 0 or max(heights) * max(widths) > _MAX_PIXELS:
-            return False
-        ids = [a.get("id") for a in anns]
-        categories = [a.get("category_id") for a in anns]
-        if not (_int64s(ids) and _int64s(categories)):
-            return False
-        areas = [a.get("area") for a in anns]
-        if not _types(areas) <= {int, float, type(None)}:
-            return False
-        boxes = [a.get("bbox") for a in anns]
-        present = [b for b in boxes if b is not None]
-        if present and (_types(present) != {list} or set(map(len, present)) != {4}
-                        or not _types(chain.from_iterable(present)) <= {int, float}):
-            return False
-        extras = [{k: v for k, v in a.items() if k not in _ANN_KEYS} for a in anns]
-        self.extra += [orjson.dumps(e) if e else None for e in extras]
+        n, image, image_id = read
         self.source += [source] * n
         self.image_id += [image_id] * n
-        self.ann_id += ids
-        self.category_id += categories
-        self.counts += counts
-        self.heights += heights
-        self.widths += widths
-        self.stored_area += [None if a is None else float(a) for a in areas]
-        self.stored_bbox += boxes
         self.problem += [None] * n
         self.image += [image] * n
-        self.counts_bytes += sum(map(len, counts))
         self._added()
         return True
 
     def _added(self) -> None:
-        if len(self.source) >= FLUSH_ROWS or self.counts_bytes >= FLUSH_BYTES:
+        if len(self.source) >= FLUSH_ROWS or self.cols.counts_bytes >= FLUSH_BYTES:
             self.flush()
 
     # -- writing --------------------------------------------------------------------------------
@@ -320,52 +267,61 @@ class Rows:
         n = len(self.source)
         if n == 0:
             return
+        cols = self.cols.take()
+        counts_at = np.concatenate(([0], cols["counts_end"]))
+        extra_at = np.concatenate(([0], cols["extra_end"]))
         start = 0
-        if self.counts_bytes >= _GROUP_LIMIT:  # (one huge file): row groups Arrow can index
-            size = 0
-            for i, c in enumerate(self.counts):
-                size += len(c) if c is not None else 0
-                if size >= _GROUP_LIMIT and i > start:
-                    self._write(start, i)
-                    start, size = i, len(c) if c is not None else 0
-        self._write(start, n)
+        if counts_at[n] >= _GROUP_LIMIT:  # (one huge file): row groups Arrow can index
+            for i in range(n):
+                if counts_at[i + 1] - counts_at[start] >= _GROUP_LIMIT and i > start:
+                    self._write(cols, counts_at, extra_at, start, i)
+                    start = i
+        self._write(cols, counts_at, extra_at, start, n)
         self._reset()
 
-    def _write(self, lo: int, hi: int) -> None:
+    def _write(self, cols: dict[str, Any], counts_at: np.ndarray, extra_at: np.ndarray,
+               lo: int, hi: int) -> None:
         """Validates, measures and writes rows lo..hi as one row group."""
         n = hi - lo
-        counts = pa.array(self.counts[lo:hi], pa.string())
-        heights = np.array(self.heights[lo:hi], dtype=np.int64)
-        widths = np.array(self.widths[lo:hi], dtype=np.int64)
-        _, offsets_buf, data_buf = counts.buffers()
-        offsets = np.frombuffer(offsets_buf, dtype=np.int32)[: n + 1]
+        counts_offsets = (counts_at[lo:hi + 1] - counts_at[lo]).astype(np.int32)
+        counts_data = memoryview(cols["counts"])[counts_at[lo]:counts_at[hi]]
+        heights = cols["height"][lo:hi]
+        widths = cols["width"][lo:hi]
         bad: list[tuple[int, str]] = []
         # Null rows have size 0x0 and an empty string: a valid empty mask, ignored below.
-        areas, boxes = _core.measure_strings(data_buf if data_buf is not None else b"", offsets,
-                                             heights, widths, 1, bad)
+        areas, boxes = _core.measure_strings(counts_data, counts_offsets, heights, widths, 1, bad)
         problem = self.problem[lo:hi]
         for i, message in bad:
             problem[i] = f"{BAD_COUNTS}: {message}"
-        valid = counts.is_valid().to_numpy(zero_copy_only=False)
+        valid = cols["has_mask"][lo:hi].copy()
         for i, _ in bad:
             valid[i] = False
         invalid = pa.array(~valid)
         mask = pa.ExtensionArray.from_storage(MASK_TYPE, pa.StructArray.from_arrays(
-            [pa.array(heights), pa.array(widths), counts], fields=list(MASK_TYPE.storage_type),
-            mask=invalid))
+            [pa.array(heights), pa.array(widths),
+             _strings(counts_data, counts_offsets, cols["has_mask"][lo:hi])],
+            fields=list(MASK_TYPE.storage_type), mask=invalid))
+        extra = _strings(memoryview(cols["extra"])[extra_at[lo]:extra_at[hi]],
+                         (extra_at[lo:hi + 1] - extra_at[lo]).astype(np.int32),
+                         cols["has_extra"][lo:hi])
+
+        def column(name: str, values: np.ndarray) -> pa.Array:
+            return pa.array(values[lo:hi], mask=~cols["has_" + name][lo:hi])
+
         batch = pa.RecordBatch.from_arrays([
             pa.array(self.source[lo:hi], pa.string()),
             pa.array(self.image_id[lo:hi], pa.int64()),
-            pa.array(self.ann_id[lo:hi], pa.int64()),
-            pa.array(self.category_id[lo:hi], pa.int64()),
+            column("ann_id", cols["ann_id"]),
+            column("category_id", cols["category_id"]),
             mask,
             pa.array(areas.astype(np.int64), mask=~valid),
             pa.FixedSizeListArray.from_arrays(pa.array(boxes.ravel()), 4, mask=invalid),
-            pa.array(self.stored_area[lo:hi], pa.float64()),
-            pa.array(self.stored_bbox[lo:hi], BOX_TYPE),
+            column("stored_area", cols["stored_area"]),
+            pa.FixedSizeListArray.from_arrays(pa.array(cols["stored_bbox"][lo:hi].ravel()), 4,
+                                              mask=pa.array(~cols["has_stored_bbox"][lo:hi])),
             pa.array(problem, pa.string()),
             pa.array(self.image[lo:hi], pa.string()),
-            pa.array(self.extra[lo:hi], pa.string()),
+            extra,
         ], schema=SCHEMA)
         self.writer.write_batch(batch, row_group_size=n)
         self.rows += n
@@ -376,6 +332,14 @@ class Rows:
         for text in problem:
             if text is not None:
                 self.problems[text.split(":", 1)[0]] += 1
+
+
+def _strings(data: memoryview, offsets: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """An Arrow string column over `data` (UTF-8 by construction: JSON text, simdjson
+    validates its strings and the Python path encodes str) without a Python object per row."""
+    return pa.StringArray.from_buffers(
+        len(valid), pa.py_buffer(offsets), pa.py_buffer(data),
+        pa.py_buffer(np.packbits(valid, bitorder="little")))
 
 
 def _read(path: str) -> bytes:
@@ -396,6 +360,8 @@ def add_file(rows: Rows, path: str, source: str) -> tuple[int, int]:
         rows.add_problem(source, UNREADABLE_FILE, f"{type(error).__name__}: "
                          f"{error.strerror or error}")
         return 0, 0
+    if FAST_PATH and rows.add_sa1b(raw, source):
+        return len(raw), 1
     try:
         doc = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -422,7 +388,7 @@ def _image_facts(image: Any, id_key: str) -> tuple[int | None, str | None, tuple
     image_id = _int64(image.get(id_key))
     h, w = image.get("height"), image.get("width")
     size = (h, w) if _size_problem([h, w]) is None else None
-    return image_id, orjson.dumps(image).decode(), size
+    return image_id, _dumps(image).decode(), size
 
 
 def _add_image_file(rows: Rows, image: Any, anns: list[Any], source: str) -> int:
@@ -433,7 +399,7 @@ def _add_image_file(rows: Rows, image: Any, anns: list[Any], source: str) -> int
     image_id, record, size = _image_facts(image, "image_id" if "image_id" in image else "id")
     if not anns:
         rows.add_problem(source, "", "", image_id, record)
-    elif not (FAST_PATH and rows.add_clean(anns, source, image_id, record, size)):
+    else:
         for ann in anns:
             rows.add_annotation(ann, source, image_id, record, size)
     return 1

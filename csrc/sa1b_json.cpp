@@ -1,0 +1,376 @@
+// SA-1B-style JSON files to annotation columns (sa1b_json.hpp), with simdjson's DOM parser:
+// it validates the whole document (syntax, UTF-8, escapes, numbers) at a few GB/s, and the
+// columns are then filled from its tape.
+#include "sa1b_json.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <string_view>
+
+#include "json_simdjson.hpp"
+
+namespace turborle {
+
+void AnnotationColumns::clear() { truncate(0); }
+
+void AnnotationColumns::truncate(size_t n) {
+  if (n >= rows()) return;
+  counts.resize(n ? static_cast<size_t>(counts_end[n - 1]) : 0);
+  extra.resize(n ? static_cast<size_t>(extra_end[n - 1]) : 0);
+  for (auto* v : {&counts_end, &height, &width, &ann_id, &category_id, &extra_end}) v->resize(n);
+  for (auto* v : {&has_mask, &has_ann_id, &has_category_id, &has_stored_area, &has_stored_bbox,
+                  &has_extra}) {
+    v->resize(n);
+  }
+  stored_area.resize(n);
+  stored_bbox.resize(4 * n);
+}
+
+void AnnotationColumns::add(const char* c, size_t c_len, int64_t h, int64_t w, const int64_t* id,
+                            const int64_t* category, const double* area, const double* bbox,
+                            const char* e, size_t e_len) {
+  if (c) counts.append(c, c_len);
+  counts_end.push_back(static_cast<int64_t>(counts.size()));
+  has_mask.push_back(c != nullptr);
+  height.push_back(h);
+  width.push_back(w);
+  ann_id.push_back(id ? *id : 0);
+  has_ann_id.push_back(id != nullptr);
+  category_id.push_back(category ? *category : 0);
+  has_category_id.push_back(category != nullptr);
+  stored_area.push_back(area ? *area : 0.0);
+  has_stored_area.push_back(area != nullptr);
+  for (int k = 0; k < 4; ++k) stored_bbox.push_back(bbox ? bbox[k] : 0.0);
+  has_stored_bbox.push_back(bbox != nullptr);
+  if (e) extra.append(e, e_len);
+  extra_end.push_back(static_cast<int64_t>(extra.size()));
+  has_extra.push_back(e != nullptr);
+}
+
+void append_json_double(std::string& out, double value) {
+  if (value == 0) {
+    out += std::signbit(value) ? "-0.0" : "0.0";
+    return;
+  }
+  // The shortest round-trip digits, then placed as orjson (ryu's formatter) places them.
+  char buf[40];
+  char* end = std::to_chars(buf, buf + sizeof buf, value, std::chars_format::scientific).ptr;
+  const char* p = buf;
+  if (*p == '-') {
+    out += '-';
+    ++p;
+  }
+  char digits[24];
+  int n = 0;
+  for (; *p != 'e'; ++p) {
+    if (*p != '.') digits[n++] = *p;
+  }
+  int exponent = 0;
+  std::from_chars(p + 1 + (p[1] == '+'), end, exponent);
+  const int point = exponent + 1;  // digits before the decimal point
+  if (point >= n && point <= 16) {
+    out.append(digits, n).append(point - n, '0').append(".0");
+  } else if (point > 0 && point <= 16) {
+    out.append(digits, point).append(1, '.').append(digits + point, n - point);
+  } else if (point > -5 && point <= 0) {
+    out.append("0.").append(-point, '0').append(digits, n);
+  } else {
+    out += digits[0];
+    if (n > 1) out.append(1, '.').append(digits + 1, n - 1);
+    out += point - 1 > 0 ? "e+" : "e";
+    char exp[8];
+    out.append(exp, std::to_chars(exp, exp + sizeof exp, point - 1).ptr);
+  }
+}
+
+namespace {
+
+using simdjson::dom::array;
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+// Deeper documents go to the Python path (orjson writes 254 levels, reads 1024).
+constexpr size_t kMaxDepth = 128;
+// Larger files go to the Python path, which splits them into row groups Arrow can index.
+constexpr size_t kMaxFileBytes = size_t(256) << 20;
+constexpr int64_t kMaxPixels = int64_t(1) << 62;
+
+// A JSON string as orjson writes it.
+void append_json_string(std::string& out, std::string_view s) {
+  static const char kHex[] = "0123456789abcdef";
+  out += '"';
+  size_t start = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + start, i - start);
+    start = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default: out.append("\\u00").append(1, kHex[c >> 4]).append(1, kHex[c & 15]);
+    }
+  }
+  out.append(s.data() + start, s.size() - start);
+  out += '"';
+}
+
+template <typename T>
+void append_integer(std::string& out, T value) {
+  char buf[24];
+  out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
+}
+
+// A value as orjson writes what orjson.loads reads from it (the caller has checked that no
+// object in it repeats a key: orjson would keep only the last).
+void append_json(std::string& out, element v) {
+  switch (v.type()) {
+    case element_type::OBJECT: {
+      out += '{';
+      bool first = true;
+      const object o = v.get_object().value_unsafe();  // (a range-for over the temporary
+      for (auto field : o) {                            //  would dangle)
+        if (!first) out += ',';
+        first = false;
+        append_json_string(out, field.key);
+        out += ':';
+        append_json(out, field.value);
+      }
+      out += '}';
+      return;
+    }
+    case element_type::ARRAY: {
+      out += '[';
+      bool first = true;
+      const array a = v.get_array().value_unsafe();
+      for (element e : a) {
+        if (!first) out += ',';
+        first = false;
+        append_json(out, e);
+      }
+      out += ']';
+      return;
+    }
+    case element_type::STRING: append_json_string(out, v.get_string().value_unsafe()); return;
+    case element_type::INT64: append_integer(out, v.get_int64().value_unsafe()); return;
+    case element_type::UINT64: append_integer(out, v.get_uint64().value_unsafe()); return;
+    case element_type::DOUBLE: append_json_double(out, v.get_double().value_unsafe()); return;
+    case element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; return;
+    case element_type::NULL_VALUE: out += "null"; return;
+  }
+}
+
+// Whether the keys of one object are distinct.
+bool distinct_keys(object o) {
+  std::string_view keys[32];
+  size_t n = 0;
+  std::vector<std::string_view> many;
+  for (auto field : o) {
+    if (n < 32) {
+      for (size_t i = 0; i < n; ++i) {
+        if (keys[i] == field.key) return false;
+      }
+      keys[n++] = field.key;
+    } else {
+      many.push_back(field.key);
+    }
+  }
+  if (many.empty()) return true;
+  many.insert(many.end(), keys, keys + n);
+  std::sort(many.begin(), many.end());
+  return std::adjacent_find(many.begin(), many.end()) == many.end();
+}
+
+// Whether no object within v (v included) repeats a key.
+bool no_repeated_keys(element v) {
+  if (v.type() == element_type::OBJECT) {
+    object o = v.get_object().value_unsafe();
+    if (!distinct_keys(o)) return false;
+    for (auto field : o) {
+      const auto t = field.value.type();
+      if ((t == element_type::OBJECT || t == element_type::ARRAY) && !no_repeated_keys(field.value)) {
+        return false;
+      }
+    }
+  } else if (v.type() == element_type::ARRAY) {
+    const array a = v.get_array().value_unsafe();
+    for (element e : a) {
+      const auto t = e.type();
+      if ((t == element_type::OBJECT || t == element_type::ARRAY) && !no_repeated_keys(e)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// [h, w] of a valid size (two integers >= 0 of at most 2^62 pixels), as Python reads it.
+bool read_size(element h, element w, int64_t& out_h, int64_t& out_w) {
+  if (h.type() != element_type::INT64 || w.type() != element_type::INT64) return false;
+  out_h = h.get_int64().value_unsafe();
+  out_w = w.get_int64().value_unsafe();
+  return out_h >= 0 && out_w >= 0 &&
+         static_cast<__int128>(out_h) * static_cast<__int128>(out_w) <= kMaxPixels;
+}
+
+// An id column's value: null when absent or null, the value when an int64; false otherwise
+// (the Python path keeps such a value in `extra`).
+bool read_id(const element* v, bool& has, int64_t& out) {
+  has = false;
+  if (v == nullptr || v->type() == element_type::NULL_VALUE) return true;
+  if (v->type() != element_type::INT64) return false;
+  has = true;
+  out = v->get_int64().value_unsafe();
+  return true;
+}
+
+// A number as Python's float() of it (integers rounded to the nearest double); false for
+// anything else.
+bool read_number(element v, double& out) {
+  switch (v.type()) {
+    case element_type::DOUBLE: out = v.get_double().value_unsafe(); return true;
+    case element_type::INT64: out = static_cast<double>(v.get_int64().value_unsafe()); return true;
+    case element_type::UINT64: out = static_cast<double>(v.get_uint64().value_unsafe()); return true;
+    default: return false;
+  }
+}
+
+bool is_column_key(std::string_view key, int& slot) {
+  static constexpr std::string_view kKeys[] = {"segmentation", "id", "category_id", "area",
+                                               "bbox", "image_id"};
+  for (int k = 0; k < 6; ++k) {
+    if (key == kKeys[k]) {
+      slot = k;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Appends the row of one clean annotation; false when it is not clean.
+bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t image_w,
+                     AnnotationColumns& out, std::string& extra) {
+  if (ann.type() != element_type::OBJECT || !no_repeated_keys(ann)) return false;
+  element values[5];  // segmentation, id, category_id, area, bbox
+  const element* fields[5] = {};
+  extra.clear();
+  const object fields_in_order = ann.get_object().value_unsafe();
+  for (auto field : fields_in_order) {
+    int slot;
+    if (is_column_key(field.key, slot)) {
+      if (slot < 5) {
+        values[slot] = field.value;
+        fields[slot] = &values[slot];
+      }
+      continue;
+    }
+    extra += extra.empty() ? '{' : ',';
+    append_json_string(extra, field.key);
+    extra += ':';
+    append_json(extra, field.value);
+  }
+  if (!extra.empty()) extra += '}';
+
+  // segmentation: {"size": [h, w], "counts": "..."} (other keys are ignored, as in Python)
+  if (fields[0] == nullptr || fields[0]->type() != element_type::OBJECT) return false;
+  object seg = fields[0]->get_object().value_unsafe();
+  element size, counts;
+  if (seg["size"].get(size) || seg["counts"].get(counts)) return false;
+  if (size.type() != element_type::ARRAY || counts.type() != element_type::STRING) return false;
+  array hw = size.get_array().value_unsafe();
+  if (hw.size() != 2) return false;
+  int64_t h, w;
+  if (!read_size(hw.at(0).value_unsafe(), hw.at(1).value_unsafe(), h, w)) return false;
+  if (image_size && (h != image_h || w != image_w)) return false;
+
+  bool has_id, has_category;
+  int64_t id = 0, category = 0;
+  if (!read_id(fields[1], has_id, id) || !read_id(fields[2], has_category, category)) {
+    return false;
+  }
+  double area = 0;
+  const bool has_area = fields[3] && fields[3]->type() != element_type::NULL_VALUE;
+  if (has_area && !read_number(*fields[3], area)) return false;
+  double box[4];
+  const bool has_box = fields[4] && fields[4]->type() != element_type::NULL_VALUE;
+  if (has_box) {
+    if (fields[4]->type() != element_type::ARRAY) return false;
+    array b = fields[4]->get_array().value_unsafe();
+    if (b.size() != 4) return false;
+    int k = 0;
+    for (element e : b) {
+      if (!read_number(e, box[k++])) return false;
+    }
+  }
+  const std::string_view text = counts.get_string().value_unsafe();
+  out.add(text.data(), text.size(), h, w, has_id ? &id : nullptr,
+          has_category ? &category : nullptr, has_area ? &area : nullptr,
+          has_box ? box : nullptr, extra.empty() ? nullptr : extra.data(), extra.size());
+  return true;
+}
+
+}  // namespace
+
+struct Sa1bReader::Impl {
+  simdjson::dom::parser parser;
+  std::string padded;  // the file, followed by simdjson's padding
+  std::string extra;
+};
+
+Sa1bReader::Sa1bReader() : impl_(new Impl) {}
+Sa1bReader::~Sa1bReader() = default;
+
+long Sa1bReader::read(const char* data, size_t size, AnnotationColumns& out, ImageFacts& image) {
+  // orjson refuses a byte-order mark, which simdjson would skip.
+  if (size > kMaxFileBytes || (size >= 3 && std::memcmp(data, "\xEF\xBB\xBF", 3) == 0)) {
+    return -1;
+  }
+  Impl& s = *impl_;
+  if (s.parser.max_depth() != kMaxDepth && s.parser.allocate(size, kMaxDepth)) return -1;
+  s.padded.assign(data, size);
+  s.padded.resize(size + simdjson::SIMDJSON_PADDING);
+  element doc;
+  if (s.parser.parse(s.padded.data(), size, false).get(doc)) return -1;
+  if (doc.type() != element_type::OBJECT) return -1;
+  object top = doc.get_object().value_unsafe();
+  element img, anns;
+  if (!distinct_keys(top) || top["image"].get(img) || top["annotations"].get(anns)) return -1;
+  if (img.type() != element_type::OBJECT || anns.type() != element_type::ARRAY) return -1;
+  array list = anns.get_array().value_unsafe();
+  if (list.size() == 0 || !no_repeated_keys(img)) return -1;
+
+  // The image: its id ("image_id", else "id"), its size when valid, its record.
+  object record = img.get_object().value_unsafe();
+  element id, h, w;
+  const bool named = !record["image_id"].get(id) || !record["id"].get(id);
+  image.has_id = named && id.type() == element_type::INT64;
+  image.id = image.has_id ? id.get_int64().value_unsafe() : 0;
+  int64_t image_h = 0, image_w = 0;
+  bool image_size = false;
+  if (!record["height"].get(h) && !record["width"].get(w)) {
+    // A height or width beyond int64 is a valid size in Python when the other is 0.
+    if (h.type() == element_type::UINT64 || w.type() == element_type::UINT64) return -1;
+    image_size = read_size(h, w, image_h, image_w);
+  }
+  image.record.clear();
+  append_json(image.record, img);
+
+  const size_t before = out.rows();
+  for (element ann : list) {
+    if (!read_annotation(ann, image_size, image_h, image_w, out, s.extra)) {
+      out.truncate(before);
+      return -1;
+    }
+  }
+  return static_cast<long>(out.rows() - before);
+}
+
+}  // namespace turborle
