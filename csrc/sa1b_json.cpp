@@ -129,85 +129,69 @@ void append_integer(std::string& out, T value) {
   out.append(buf, std::to_chars(buf, buf + sizeof buf, value).ptr);
 }
 
-// A value as orjson writes what orjson.loads reads from it (the caller has checked that no
-// object in it repeats a key: orjson would keep only the last).
-void append_json(std::string& out, element v) {
+// The keys of one object, to find a repeated one (orjson keeps the last value of a repeated
+// key, simdjson's lookups the first: such files go to the Python path). Objects of more than
+// kMaxKeys keys go there too.
+class KeySet {
+ public:
+  static constexpr size_t kMaxKeys = 64;
+  // False when `key` is already in the set or the set is full.
+  bool insert(std::string_view key) {
+    if (n_ == kMaxKeys) return false;
+    for (size_t i = 0; i < n_; ++i) {
+      if (keys_[i] == key) return false;
+    }
+    keys_[n_++] = key;
+    return true;
+  }
+
+ private:
+  std::string_view keys_[kMaxKeys];
+  size_t n_ = 0;
+};
+
+bool distinct_keys(object o) {
+  KeySet keys;
+  for (auto field : o) {
+    if (!keys.insert(field.key)) return false;
+  }
+  return true;
+}
+
+// Appends a value as orjson writes what orjson.loads reads from it; false (and `out` partly
+// written) when an object in it repeats a key.
+bool append_json(std::string& out, element v) {
   switch (v.type()) {
     case element_type::OBJECT: {
       out += '{';
-      bool first = true;
+      KeySet keys;
       const object o = v.get_object().value_unsafe();  // (a range-for over the temporary
       for (auto field : o) {                            //  would dangle)
-        if (!first) out += ',';
-        first = false;
+        if (!keys.insert(field.key)) return false;
+        if (out.back() != '{') out += ',';
         append_json_string(out, field.key);
         out += ':';
-        append_json(out, field.value);
+        if (!append_json(out, field.value)) return false;
       }
       out += '}';
-      return;
+      return true;
     }
     case element_type::ARRAY: {
       out += '[';
-      bool first = true;
       const array a = v.get_array().value_unsafe();
       for (element e : a) {
-        if (!first) out += ',';
-        first = false;
-        append_json(out, e);
+        if (out.back() != '[') out += ',';
+        if (!append_json(out, e)) return false;
       }
       out += ']';
-      return;
+      return true;
     }
-    case element_type::STRING: append_json_string(out, v.get_string().value_unsafe()); return;
-    case element_type::INT64: append_integer(out, v.get_int64().value_unsafe()); return;
-    case element_type::UINT64: append_integer(out, v.get_uint64().value_unsafe()); return;
-    case element_type::DOUBLE: append_json_double(out, v.get_double().value_unsafe()); return;
-    case element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; return;
-    case element_type::NULL_VALUE: out += "null"; return;
-  }
-}
-
-// Whether the keys of one object are distinct.
-bool distinct_keys(object o) {
-  std::string_view keys[32];
-  size_t n = 0;
-  std::vector<std::string_view> many;
-  for (auto field : o) {
-    if (n < 32) {
-      for (size_t i = 0; i < n; ++i) {
-        if (keys[i] == field.key) return false;
-      }
-      keys[n++] = field.key;
-    } else {
-      many.push_back(field.key);
-    }
-  }
-  if (many.empty()) return true;
-  many.insert(many.end(), keys, keys + n);
-  std::sort(many.begin(), many.end());
-  return std::adjacent_find(many.begin(), many.end()) == many.end();
-}
-
-// Whether no object within v (v included) repeats a key.
-bool no_repeated_keys(element v) {
-  if (v.type() == element_type::OBJECT) {
-    object o = v.get_object().value_unsafe();
-    if (!distinct_keys(o)) return false;
-    for (auto field : o) {
-      const auto t = field.value.type();
-      if ((t == element_type::OBJECT || t == element_type::ARRAY) && !no_repeated_keys(field.value)) {
-        return false;
-      }
-    }
-  } else if (v.type() == element_type::ARRAY) {
-    const array a = v.get_array().value_unsafe();
-    for (element e : a) {
-      const auto t = e.type();
-      if ((t == element_type::OBJECT || t == element_type::ARRAY) && !no_repeated_keys(e)) {
-        return false;
-      }
-    }
+    case element_type::STRING: append_json_string(out, v.get_string().value_unsafe()); break;
+    case element_type::INT64: append_integer(out, v.get_int64().value_unsafe()); break;
+    case element_type::UINT64: append_integer(out, v.get_uint64().value_unsafe()); break;
+    case element_type::DOUBLE: append_json_double(out, v.get_double().value_unsafe()); break;
+    case element_type::BOOL: out += v.get_bool().value_unsafe() ? "true" : "false"; break;
+    case element_type::NULL_VALUE: out += "null"; break;
   }
   return true;
 }
@@ -258,12 +242,14 @@ bool is_column_key(std::string_view key, int& slot) {
 // Appends the row of one clean annotation; false when it is not clean.
 bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t image_w,
                      AnnotationColumns& out, std::string& extra) {
-  if (ann.type() != element_type::OBJECT || !no_repeated_keys(ann)) return false;
+  if (ann.type() != element_type::OBJECT) return false;
   element values[5];  // segmentation, id, category_id, area, bbox
   const element* fields[5] = {};
   extra.clear();
+  KeySet keys;
   const object fields_in_order = ann.get_object().value_unsafe();
   for (auto field : fields_in_order) {
+    if (!keys.insert(field.key)) return false;
     int slot;
     if (is_column_key(field.key, slot)) {
       if (slot < 5) {
@@ -275,7 +261,7 @@ bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t imag
     extra += extra.empty() ? '{' : ',';
     append_json_string(extra, field.key);
     extra += ':';
-    append_json(extra, field.value);
+    if (!append_json(extra, field.value)) return false;
   }
   if (!extra.empty()) extra += '}';
 
@@ -283,6 +269,7 @@ bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t imag
   if (fields[0] == nullptr || fields[0]->type() != element_type::OBJECT) return false;
   object seg = fields[0]->get_object().value_unsafe();
   element size, counts;
+  if (!distinct_keys(seg)) return false;  // (nothing deeper in it is read)
   if (seg["size"].get(size) || seg["counts"].get(counts)) return false;
   if (size.type() != element_type::ARRAY || counts.type() != element_type::STRING) return false;
   array hw = size.get_array().value_unsafe();
@@ -335,8 +322,8 @@ long Sa1bReader::read(const char* data, size_t size, AnnotationColumns& out, Ima
   }
   Impl& s = *impl_;
   if (s.parser.max_depth() != kMaxDepth && s.parser.allocate(size, kMaxDepth)) return -1;
-  s.padded.assign(data, size);
-  s.padded.resize(size + simdjson::SIMDJSON_PADDING);
+  s.padded.resize(size + simdjson::SIMDJSON_PADDING);  // (one copy: no assign, then grow)
+  std::memcpy(&s.padded[0], data, size);
   element doc;
   if (s.parser.parse(s.padded.data(), size, false).get(doc)) return -1;
   if (doc.type() != element_type::OBJECT) return -1;
@@ -345,7 +332,7 @@ long Sa1bReader::read(const char* data, size_t size, AnnotationColumns& out, Ima
   if (!distinct_keys(top) || top["image"].get(img) || top["annotations"].get(anns)) return -1;
   if (img.type() != element_type::OBJECT || anns.type() != element_type::ARRAY) return -1;
   array list = anns.get_array().value_unsafe();
-  if (list.size() == 0 || !no_repeated_keys(img)) return -1;
+  if (list.size() == 0) return -1;
 
   // The image: its id ("image_id", else "id"), its size when valid, its record.
   object record = img.get_object().value_unsafe();
@@ -361,7 +348,7 @@ long Sa1bReader::read(const char* data, size_t size, AnnotationColumns& out, Ima
     image_size = read_size(h, w, image_h, image_w);
   }
   image.record.clear();
-  append_json(image.record, img);
+  if (!append_json(image.record, img)) return -1;
 
   const size_t before = out.rows();
   for (element ann : list) {

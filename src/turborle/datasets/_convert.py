@@ -59,6 +59,12 @@ SCHEMA = pa.schema([
     ("extra", pa.string()),         # the annotation's other fields, JSON (null if none)
 ])
 
+# Columns whose row groups carry min/max statistics (for filters on ids, areas, boxes): not
+# the long strings (counts, image records, extra fields), whose bounds nothing filters on and
+# whose comparison costs ~0.3 us a row.
+_STATISTICS = ["source", "image_id", "ann_id", "category_id", "mask.height", "mask.width",
+               "area", "bbox.list.element", "stored_area", "stored_bbox.list.element", "problem"]
+
 # Problem reasons (the part of `problem` before ": ").
 UNREADABLE_FILE = "unreadable-file"
 BAD_JSON = "bad-json"
@@ -446,7 +452,8 @@ def convert_files(files: list[tuple[str, str]], part: str,
     bytes_read = images = 0
     cpu = time.process_time()
     with pq.ParquetWriter(partial, SCHEMA, compression=compression,
-                          use_dictionary=["source", "problem", "image"]) as writer:
+                          use_dictionary=["source", "problem", "image"],
+                          write_statistics=_STATISTICS) as writer:
         rows = Rows(writer)
         for path, source in files:
             size, found = add_file(rows, path, source)
