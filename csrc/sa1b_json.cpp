@@ -201,8 +201,7 @@ bool read_size(element h, element w, int64_t& out_h, int64_t& out_w) {
   if (h.type() != element_type::INT64 || w.type() != element_type::INT64) return false;
   out_h = h.get_int64().value_unsafe();
   out_w = w.get_int64().value_unsafe();
-  return out_h >= 0 && out_w >= 0 &&
-         static_cast<__int128>(out_h) * static_cast<__int128>(out_w) <= kMaxPixels;
+  return out_h >= 0 && out_w >= 0 && (out_w == 0 || out_h <= kMaxPixels / out_w);
 }
 
 // An id column's value: null when absent or null, the value when an int64; false otherwise
