@@ -13,7 +13,30 @@
 
 namespace turborle {
 
-void AnnotationColumns::clear() { truncate(0); }
+AnnotationColumns AnnotationColumns::take() {
+  AnnotationColumns out;
+  auto move = [](auto& from, auto& to) {
+    to.swap(from);
+    from.reserve(to.size());
+  };
+  move(counts, out.counts);
+  move(counts_end, out.counts_end);
+  move(has_mask, out.has_mask);
+  move(height, out.height);
+  move(width, out.width);
+  move(ann_id, out.ann_id);
+  move(category_id, out.category_id);
+  move(has_ann_id, out.has_ann_id);
+  move(has_category_id, out.has_category_id);
+  move(stored_area, out.stored_area);
+  move(has_stored_area, out.has_stored_area);
+  move(stored_bbox, out.stored_bbox);
+  move(has_stored_bbox, out.has_stored_bbox);
+  move(extra, out.extra);
+  move(extra_end, out.extra_end);
+  move(has_extra, out.has_extra);
+  return out;
+}
 
 void AnnotationColumns::truncate(size_t n) {
   if (n >= rows()) return;
@@ -204,14 +227,11 @@ bool read_size(element h, element w, int64_t& out_h, int64_t& out_w) {
   return out_h >= 0 && out_w >= 0 && (out_w == 0 || out_h <= kMaxPixels / out_w);
 }
 
-// An id column's value: null when absent or null, the value when an int64; false otherwise
-// (the Python path keeps such a value in `extra`).
-bool read_id(const element* v, bool& has, int64_t& out) {
-  has = false;
-  if (v == nullptr || v->type() == element_type::NULL_VALUE) return true;
-  if (v->type() != element_type::INT64) return false;
-  has = true;
-  out = v->get_int64().value_unsafe();
+// An id column's value when it is an int64; false otherwise (the Python path keeps such a
+// value in `extra`).
+bool read_id(element v, int64_t& out) {
+  if (v.type() != element_type::INT64) return false;
+  out = v.get_int64().value_unsafe();
   return true;
 }
 
@@ -242,8 +262,9 @@ bool is_column_key(std::string_view key, int& slot) {
 bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t image_w,
                      AnnotationColumns& out, std::string& extra) {
   if (ann.type() != element_type::OBJECT) return false;
-  element values[5];  // segmentation, id, category_id, area, bbox
-  const element* fields[5] = {};
+  // segmentation, id, category_id, area, bbox: to Python an absent key reads as null
+  element fields[5];
+  bool given[5] = {};
   extra.clear();
   KeySet keys;
   const object fields_in_order = ann.get_object().value_unsafe();
@@ -251,9 +272,9 @@ bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t imag
     if (!keys.insert(field.key)) return false;
     int slot;
     if (is_column_key(field.key, slot)) {
-      if (slot < 5) {
-        values[slot] = field.value;
-        fields[slot] = &values[slot];
+      if (slot < 5 && field.value.type() != element_type::NULL_VALUE) {
+        fields[slot] = field.value;
+        given[slot] = true;
       }
       continue;
     }
@@ -265,8 +286,8 @@ bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t imag
   if (!extra.empty()) extra += '}';
 
   // segmentation: {"size": [h, w], "counts": "..."} (other keys are ignored, as in Python)
-  if (fields[0] == nullptr || fields[0]->type() != element_type::OBJECT) return false;
-  object seg = fields[0]->get_object().value_unsafe();
+  if (!given[0] || fields[0].type() != element_type::OBJECT) return false;
+  object seg = fields[0].get_object().value_unsafe();
   element size, counts;
   if (!distinct_keys(seg)) return false;  // (nothing deeper in it is read)
   if (seg["size"].get(size) || seg["counts"].get(counts)) return false;
@@ -277,19 +298,16 @@ bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t imag
   if (!read_size(hw.at(0).value_unsafe(), hw.at(1).value_unsafe(), h, w)) return false;
   if (image_size && (h != image_h || w != image_w)) return false;
 
-  bool has_id, has_category;
   int64_t id = 0, category = 0;
-  if (!read_id(fields[1], has_id, id) || !read_id(fields[2], has_category, category)) {
+  if ((given[1] && !read_id(fields[1], id)) || (given[2] && !read_id(fields[2], category))) {
     return false;
   }
   double area = 0;
-  const bool has_area = fields[3] && fields[3]->type() != element_type::NULL_VALUE;
-  if (has_area && !read_number(*fields[3], area)) return false;
+  if (given[3] && !read_number(fields[3], area)) return false;
   double box[4];
-  const bool has_box = fields[4] && fields[4]->type() != element_type::NULL_VALUE;
-  if (has_box) {
-    if (fields[4]->type() != element_type::ARRAY) return false;
-    array b = fields[4]->get_array().value_unsafe();
+  if (given[4]) {
+    if (fields[4].type() != element_type::ARRAY) return false;
+    array b = fields[4].get_array().value_unsafe();
     if (b.size() != 4) return false;
     int k = 0;
     for (element e : b) {
@@ -297,9 +315,9 @@ bool read_annotation(element ann, bool image_size, int64_t image_h, int64_t imag
     }
   }
   const std::string_view text = counts.get_string().value_unsafe();
-  out.add(text.data(), text.size(), h, w, has_id ? &id : nullptr,
-          has_category ? &category : nullptr, has_area ? &area : nullptr,
-          has_box ? box : nullptr, extra.empty() ? nullptr : extra.data(), extra.size());
+  out.add(text.data(), text.size(), h, w, given[1] ? &id : nullptr,
+          given[2] ? &category : nullptr, given[3] ? &area : nullptr,
+          given[4] ? box : nullptr, extra.empty() ? nullptr : extra.data(), extra.size());
   return true;
 }
 

@@ -37,7 +37,9 @@ struct AnnotationColumns {
   std::vector<uint8_t> has_extra;
 
   size_t rows() const { return counts_end.size(); }
-  void clear();
+  // Moves the rows out, leaving these columns empty with room for as many again (the next
+  // row group's buffers are allocated once, not regrown).
+  AnnotationColumns take();
   // Drops the rows from `rows` on.
   void truncate(size_t rows);
   // One row; a null pointer is a null value (`bbox`: four values).

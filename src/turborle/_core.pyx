@@ -230,7 +230,7 @@ cdef object _view(object owner, const void* data, Py_ssize_t n, int typenum):
     cdef cnp.npy_intp dims[1]
     dims[0] = n
     if n == 0:
-        return np.empty(0, dtype=np.uint64)
+        return cnp.PyArray_EMPTY(1, dims, typenum, 0)
     arr = cnp.PyArray_SimpleNewFromData(1, dims, typenum, <void*> data)
     Py_INCREF(owner)
     cnp.PyArray_SetBaseObject(arr, owner)
@@ -1283,12 +1283,11 @@ def from_rings(xy, ring_start, mask_start, heights, widths, threads=None):
 
 # ==== the dataset import's annotation columns (csrc/sa1b_json.hpp) ============================
 
-cdef _array_of(const void* data, size_t n, dtype):
-    """A numpy array of n items of `dtype` copied from `data`."""
-    out = np.empty(n, dtype=dtype)
-    if n:
-        memcpy(cnp.PyArray_DATA(out), data, n * out.itemsize)
-    return out
+cdef class _TakenColumns:
+    """Annotation columns moved out of an AnnotationColumns: they own the memory of the numpy
+    views `AnnotationColumns.take` returns."""
+
+    cdef cpp.AnnotationColumns cols
 
 
 cdef class AnnotationColumns:
@@ -1363,27 +1362,29 @@ cdef class AnnotationColumns:
                       c_extra, 0 if extra is None else PyBytes_GET_SIZE(extra))
 
     def take(self):
-        """Every row's columns (numpy arrays; the strings as bytes and end offsets), and the
-        columns emptied."""
-        cdef size_t n = self.cols.rows()
-        cdef cpp.AnnotationColumns* c = &self.cols
-        out = {
-            "counts": PyBytes_FromStringAndSize(c.counts.data(), c.counts.size()),
-            "counts_end": _array_of(c.counts_end.data(), n, np.int64),
-            "has_mask": _array_of(c.has_mask.data(), n, np.bool_),
-            "height": _array_of(c.height.data(), n, np.int64),
-            "width": _array_of(c.width.data(), n, np.int64),
-            "ann_id": _array_of(c.ann_id.data(), n, np.int64),
-            "has_ann_id": _array_of(c.has_ann_id.data(), n, np.bool_),
-            "category_id": _array_of(c.category_id.data(), n, np.int64),
-            "has_category_id": _array_of(c.has_category_id.data(), n, np.bool_),
-            "stored_area": _array_of(c.stored_area.data(), n, np.float64),
-            "has_stored_area": _array_of(c.has_stored_area.data(), n, np.bool_),
-            "stored_bbox": _array_of(c.stored_bbox.data(), 4 * n, np.float64).reshape(n, 4),
-            "has_stored_bbox": _array_of(c.has_stored_bbox.data(), n, np.bool_),
-            "extra": PyBytes_FromStringAndSize(c.extra.data(), c.extra.size()),
-            "extra_end": _array_of(c.extra_end.data(), n, np.int64),
-            "has_extra": _array_of(c.has_extra.data(), n, np.bool_),
+        """Every row's columns as read-only numpy arrays (the strings as uint8 bytes and end
+        offsets) over the columns' own memory, moved out (no copy); the columns emptied."""
+        cdef _TakenColumns taken = _TakenColumns()
+        taken.cols = self.cols.take()
+        cdef cpp.AnnotationColumns* c = &taken.cols
+        cdef Py_ssize_t n = c.rows()
+
+        return {
+            "counts": _view(taken, c.counts.data(), c.counts.size(), cnp.NPY_UINT8),
+            "counts_end": _view(taken, c.counts_end.data(), n, cnp.NPY_INT64),
+            "has_mask": _view(taken, c.has_mask.data(), n, cnp.NPY_BOOL),
+            "height": _view(taken, c.height.data(), n, cnp.NPY_INT64),
+            "width": _view(taken, c.width.data(), n, cnp.NPY_INT64),
+            "ann_id": _view(taken, c.ann_id.data(), n, cnp.NPY_INT64),
+            "has_ann_id": _view(taken, c.has_ann_id.data(), n, cnp.NPY_BOOL),
+            "category_id": _view(taken, c.category_id.data(), n, cnp.NPY_INT64),
+            "has_category_id": _view(taken, c.has_category_id.data(), n, cnp.NPY_BOOL),
+            "stored_area": _view(taken, c.stored_area.data(), n, cnp.NPY_FLOAT64),
+            "has_stored_area": _view(taken, c.has_stored_area.data(), n, cnp.NPY_BOOL),
+            "stored_bbox": _view(taken, c.stored_bbox.data(), 4 * n,
+                                 cnp.NPY_FLOAT64).reshape(n, 4),
+            "has_stored_bbox": _view(taken, c.has_stored_bbox.data(), n, cnp.NPY_BOOL),
+            "extra": _view(taken, c.extra.data(), c.extra.size(), cnp.NPY_UINT8),
+            "extra_end": _view(taken, c.extra_end.data(), n, cnp.NPY_INT64),
+            "has_extra": _view(taken, c.has_extra.data(), n, cnp.NPY_BOOL),
         }
-        self.cols.clear()
-        return out

@@ -174,7 +174,7 @@ cdef extern from "sa1b_json.hpp" namespace "turborle" nogil:
         vector[int64_t] extra_end
         vector[uint8_t] has_extra
         size_t rows()
-        void clear()
+        AnnotationColumns take() except +raise_core_error
         void add(const char* counts, size_t counts_len, int64_t h, int64_t w,
                  const int64_t* ann_id, const int64_t* category_id, const double* stored_area,
                  const double* stored_bbox, const char* extra,

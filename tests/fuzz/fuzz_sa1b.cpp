@@ -6,7 +6,7 @@
 // grows by the same number of rows, string offsets never decrease, every size is a valid
 // [h, w] (h, w >= 0, h*w <= 2^62), the image record and every `extra` re-parse as JSON
 // objects (simdjson, strictly), and each row's counts occur in the input (as is, or the input
-// holds escapes).
+// holds escapes); take() then moves every row out.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -75,5 +75,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   CHECK(static_cast<size_t>(cols.counts_end[rows - 1]) == cols.counts.size());
   CHECK(static_cast<size_t>(cols.extra_end[rows - 1]) == cols.extra.size());
+  // take() moves every row out and leaves the columns empty.
+  const std::string counts = cols.counts;
+  const turborle::AnnotationColumns moved = cols.take();
+  CHECK(moved.rows() == rows && moved.counts == counts && moved.stored_bbox.size() == 4 * rows);
+  CHECK(cols.rows() == 0 && cols.counts.empty() && cols.has_extra.empty());
   return 0;
 }

@@ -305,8 +305,7 @@ class Rows:
                lo: int, hi: int) -> None:
         """Validates, measures and writes rows lo..hi as one row group."""
         n = hi - lo
-        counts_offsets = (counts_at[lo:hi + 1] - counts_at[lo]).astype(np.int32)
-        counts_data = memoryview(cols["counts"])[counts_at[lo]:counts_at[hi]]
+        counts_data, counts_offsets = _span(cols["counts"], counts_at, lo, hi)
         heights = cols["height"][lo:hi]
         widths = cols["width"][lo:hi]
         bad: list[tuple[int, str]] = []
@@ -323,9 +322,7 @@ class Rows:
             [pa.array(heights), pa.array(widths),
              _strings(counts_data, counts_offsets, cols["has_mask"][lo:hi])],
             fields=list(MASK_TYPE.storage_type), mask=invalid))
-        extra = _strings(memoryview(cols["extra"])[extra_at[lo]:extra_at[hi]],
-                         (extra_at[lo:hi + 1] - extra_at[lo]).astype(np.int32),
-                         cols["has_extra"][lo:hi])
+        extra = _strings(*_span(cols["extra"], extra_at, lo, hi), cols["has_extra"][lo:hi])
 
         def column(name: str, values: np.ndarray) -> pa.Array:
             return pa.array(values[lo:hi], mask=~cols["has_" + name][lo:hi])
@@ -356,7 +353,13 @@ class Rows:
                 self.problems[text.split(":", 1)[0]] += 1
 
 
-def _strings(data: memoryview, offsets: np.ndarray, valid: np.ndarray) -> pa.Array:
+def _span(data: np.ndarray, at: np.ndarray, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+    """The bytes and int32 offsets of rows lo..hi of strings stored back to back (`at`: where
+    each row starts, and the end)."""
+    return data[at[lo]:at[hi]], (at[lo:hi + 1] - at[lo]).astype(np.int32)
+
+
+def _strings(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray) -> pa.Array:
     """An Arrow string column over `data` (UTF-8 by construction: JSON text, simdjson
     validates its strings and the Python path encodes str) without a Python object per row."""
     return pa.StringArray.from_buffers(
