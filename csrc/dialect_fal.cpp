@@ -1,7 +1,9 @@
 // fal / Kaggle "start length" text: ASCII integers separated by whitespace, pairs of a
 // start (counted from `base`) and a length over the mask flattened row-major (fal, Kaggle)
-// or column-major. Parsing is strict; conversion to and from COCO's column-major counts goes
-// through bit rows (rows.hpp) for row-major text, never through a dense byte mask.
+// or column-major. Parsing is strict; conversion of row-major text to COCO's column-major counts
+// merges the runs of neighbouring rows, and the reverse goes through bit rows (rows.hpp): never
+// through a dense byte mask.
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
@@ -50,6 +52,7 @@ inline uint64_t eight_digits(uint64_t x) {
 // The runs of one text as [begin, end) intervals of the flattened mask, validated.
 std::vector<uint64_t> parse_runs(const char* s, size_t len, uint64_t total, uint64_t base) {
   std::vector<uint64_t> runs;  // begin, end, begin, end, ...
+  runs.reserve(len / 2 + 2);   // a run takes four characters or more
   uint64_t pair[2] = {0, 0};
   size_t token = 0, token_offset = 0;
   uint64_t previous_end = 0;
@@ -127,37 +130,99 @@ void runs_to_counts(const std::vector<uint64_t>& runs, uint64_t total, Counts& o
   if (last < total || runs.empty()) out.push_back(total - last);
 }
 
-// Row-major runs -> column-major counts, row by row on bit rows.
+// Row-major runs -> column-major counts, without bit rows. The columns where row y differs
+// from row y-1 are the symmetric difference of the two rows' runs, found by merging their
+// ends; a change at (x, y) is a run boundary of the column-major stream at x*h + y (rows.hpp),
+// so the changes sorted by column are the counts. Rows -1 and h count as empty: a change at
+// y = 0 marks a foreground top pixel, one at y = h a foreground bottom pixel. Work and memory
+// grow with rows, runs and changes (the column-major runs), not with pixels.
 void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t w,
                         Counts& out) {
-  const uint64_t words = (w + 63) / 64;
-  std::vector<uint64_t> row(words);
-  size_t k = 0;  // first run that may reach the current row
-  rows_to_counts(h, w, [&](uint64_t y, uint64_t* bits, uint32_t* changed) {
-    std::fill(row.begin(), row.end(), 0);
-    const uint64_t row_begin = y * w, row_end = row_begin + w;
-    while (k < runs.size() && runs[k + 1] <= row_begin) k += 2;
-    for (size_t j = k; j < runs.size() && runs[j] < row_end; j += 2) {
-      const uint64_t from = std::max(runs[j], row_begin) - row_begin;
-      const uint64_t to = std::min(runs[j + 1], row_end) - row_begin;
-      for (uint64_t x = from; x < to;) {  // set bits [from, to)
-        if ((x & 63) == 0 && x + 64 <= to) {
-          row[x >> 6] = ~uint64_t(0);
-          x += 64;
-        } else {
-          row[x >> 6] |= uint64_t(1) << (x & 63);
-          ++x;
-        }
+  // Run ends of rows y-1 and y, and the ends where they differ. A row has at most w + 1 ends,
+  // and no more than all the runs have.
+  const size_t most = static_cast<size_t>(std::min<uint64_t>(w + 1, runs.size()));
+  std::vector<uint32_t> ends_above(most), ends_here(most), differ(2 * most);
+  uint32_t *above = ends_above.data(), *here = ends_here.data();
+  size_t n_above = 0;
+  std::vector<uint64_t> found(runs.size() + runs.size() / 4 + 64);  // changes, y << 32 | x
+  size_t n = 0;                                                      // (in row order)
+  std::vector<size_t> start(w + 1, 0);  // per column: first its number of changes
+  uint64_t lo = w, hi = 0;  // the columns that change are in [lo, hi)
+  size_t k = 0;  // the first run that may reach the current row
+  for (uint64_t y = 0; y <= h; ++y) {
+    size_t n_here = 0;
+    if (y < h) {
+      const uint64_t row_begin = y * w, row_end = row_begin + w;
+      while (k < runs.size() && runs[k + 1] <= row_begin) k += 2;
+      for (size_t j = k; j < runs.size() && runs[j] < row_end; j += 2) {
+        here[n_here++] = static_cast<uint32_t>(std::max(runs[j], row_begin) - row_begin);
+        here[n_here++] = static_cast<uint32_t>(std::min(runs[j + 1], row_end) - row_begin);
       }
     }
-    size_t n = 0;
-    for (uint64_t q = 0; q < words; ++q) {
-      for (uint64_t d = row[q] ^ bits[q]; d; d &= d - 1)
-        changed[n++] = static_cast<uint32_t>(q * 64 + ctz64(d));
-      bits[q] = row[q];
+    // Merge the two rows' ends, without branches; an end in both cancels. Pairs of what is
+    // left bound the columns that change.
+    uint32_t* d = differ.data();
+    size_t m = 0, i = 0, j = 0;
+    while (i < n_above && j < n_here) {
+      const uint32_t a = above[i], b = here[j];
+      d[m] = std::min(a, b);
+      m += a != b;
+      i += a <= b;
+      j += b <= a;
     }
-    return n;
-  }, out);
+    for (; i < n_above; ++i) d[m++] = above[i];
+    for (; j < n_here; ++j) d[m++] = here[j];
+    for (size_t p = 0; p < m; p += 2) {
+      const uint32_t from = d[p], to = d[p + 1];
+      lo = std::min<uint64_t>(lo, from);
+      hi = std::max<uint64_t>(hi, to);
+      if (n + (to - from) > found.size()) found.resize(std::max(2 * found.size(), n + (to - from)));
+      for (uint32_t x = from; x < to; ++x) {
+        found[n++] = y << 32 | x;
+        ++start[x + 1];
+      }
+    }
+    std::swap(above, here);
+    n_above = n_here;
+    if (n_above == 0 && y < h) {  // an empty row: the rows up to the next run's are too
+      if (k == runs.size()) break;
+      const uint64_t next = runs[k] / w;
+      if (next > y + 1) y = next - 1;
+    }
+  }
+  // Counting sort by column, rows ascending inside each; only the columns [lo, hi) have
+  // changes (the others are empty), and the one after them may start the last background run.
+  hi = std::min(hi + 1, w);
+  lo = std::min(lo, hi);
+  for (uint64_t x = lo; x < hi; ++x) start[x + 1] += start[x];
+  std::vector<uint32_t> rows(n);
+  for (size_t t = 0; t < n; ++t)
+    rows[start[found[t] & 0xffffffffu]++] = static_cast<uint32_t>(found[t] >> 32);
+  for (uint64_t x = hi; x > lo; --x) start[x] = start[x - 1];  // (ends of columns to starts)
+  start[lo] = 0;
+  // At most one toggle per change and per column top, then the last count.
+  const size_t first = out.size();
+  out.resize(first + n + w + 1);
+  count_t* toggles = out.data() + first;
+  size_t q = 0;
+  uint64_t previous_toggle = 0;
+  auto toggle = [&](uint64_t at) {
+    toggles[q++] = at - previous_toggle;
+    previous_toggle = at;
+  };
+  bool end_value = false;  // value of the pixel before column x in the stream
+  for (uint64_t x = lo; x < hi; ++x) {
+    size_t t = start[x], e = start[x + 1];
+    const bool top = t < e && rows[t] == 0;
+    if (top) ++t;
+    const bool bottom = t < e && rows[e - 1] == h;
+    if (bottom) --e;
+    if (top != end_value) toggle(x * h);
+    for (; t < e; ++t) toggle(x * h + rows[t]);
+    end_value = bottom;
+  }
+  toggles[q++] = h * w - previous_toggle;
+  out.resize(first + q);
 }
 
 void append_pair(std::string& out, uint64_t start, uint64_t length) {

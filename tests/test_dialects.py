@@ -23,6 +23,30 @@ def test_fal_round_trip_against_reference(m, order, base):
     assert np.array_equal(ref.fal_to_mask(text, h, w, start_base=base, order=order), m)
 
 
+@pytest.mark.parametrize("kind", gen.MASK_KINDS + ("stripes", "checkerboard", "blob"))
+@pytest.mark.parametrize(("h", "w"), [(2, 300), (300, 2), (97, 131), (256, 256)])
+def test_row_major_fal_of_larger_masks_against_numpy(kind, h, w):
+    # Row-major text goes to column-major counts without a dense mask (the rows' runs are
+    # merged): masks whose runs span rows, fill rows, touch every border, or change at every
+    # pixel, checked against numpy's counts of the same pixels.
+    rng = np.random.default_rng(h * 1000 + w + len(kind))
+    if kind == "stripes":  # whole rows on and off: runs that span several rows
+        m = (np.arange(h)[:, None] // 3 % 2 == 0) & np.ones((1, w), bool)
+    elif kind == "checkerboard":  # every pixel is a change, in both directions
+        m = (np.arange(h)[:, None] + np.arange(w)[None, :]) % 2 == 0
+    elif kind == "blob":  # a filled disc with a hole, cut by the borders
+        yy, xx = np.mgrid[:h, :w]
+        r2 = (yy - h * 0.4) ** 2 + (xx - w * 0.6) ** 2
+        m = (r2 < (0.5 * max(h, w)) ** 2) & (r2 > (0.1 * min(h, w)) ** 2)
+    else:
+        m = gen.random_mask(rng, h, w, kind)
+    m = m.astype(np.uint8)
+    for base in (0, 1):
+        text = ref.mask_to_fal(m, start_base=base, order="C")
+        batch = turborle.from_fal(text, h, w, start_base=base)
+        assert batch.counts.tolist() == ref.encode_counts(m)
+
+
 def test_same_mask_in_three_dialects_decodes_the_same():
     m = gen.random_mask(np.random.default_rng(5), 37, 53, "random", density=0.4)
     compressed = {"size": [37, 53], "counts": ref.counts_to_string(ref.encode_counts(m))}
