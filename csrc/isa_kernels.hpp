@@ -364,7 +364,14 @@ inline bool string_parse(const char* s, size_t len, uint64_t total, uint64_t* ou
 // still go four pairs at a time.
 class BoxAdder {
  public:
-  explicit BoxAdder(uint64_t h) : b_(h) {}
+  // total: the mask's pixels (h * w).
+  BoxAdder(uint64_t h, uint64_t total) : b_(h) {
+#ifdef TURBORLE_KERNELS_AVX2
+    small_ = total < kSmall;
+#else
+    (void)total;
+#endif
+  }
   template <class C>
   void add(const C* counts, size_t k, size_t first) {  // as DivisionBox::add
     size_t j = 0;
@@ -381,6 +388,7 @@ class BoxAdder {
     for (; j < k && b_.first == UINT64_MAX; j += 2) b_.pairs(counts, j, std::min(j + 2, k));
 #ifdef TURBORLE_KERNELS_AVX2
     if (j < k) {  // (the first foreground pixel is known: all pairs go in vectors)
+      if (small_) j = vector_pairs32(counts, j, k);
       j = vector_pairs(counts, j, k);
       while (j < k) carry_[carried_++] = static_cast<uint64_t>(counts[j++]);
     }
@@ -398,6 +406,18 @@ class BoxAdder {
       if (v[0][lane] < 1.8e19) b_.ys = std::min(b_.ys, static_cast<uint64_t>(v[0][lane]));
       b_.ye = std::max(b_.ye, static_cast<uint64_t>(v[1][lane]));
       b_.last = std::max(b_.last, static_cast<uint64_t>(v[2][lane]));
+    }
+    if (small_) {
+      alignas(32) float f[2][8];
+      alignas(32) int32_t past[8];
+      _mm256_store_ps(f[0], ys32_);
+      _mm256_store_ps(f[1], ye32_);
+      _mm256_store_si256(reinterpret_cast<__m256i*>(past), past32_);
+      for (int lane = 0; lane < 8; ++lane) {
+        if (f[0][lane] < 1e30f) b_.ys = std::min(b_.ys, static_cast<uint64_t>(f[0][lane]));
+        b_.ye = std::max(b_.ye, static_cast<uint64_t>(f[1][lane]));
+        if (past[lane] > 0) b_.last = std::max(b_.last, static_cast<uint64_t>(past[lane]) - 1);
+      }
     }
 #endif
     return b_.finish();
@@ -446,6 +466,61 @@ class BoxAdder {
     b_.pos = static_cast<uint64_t>(_mm256_extract_epi64(pos, 0));
     return j;
   }
+  // Masks of fewer than 2^23 pixels: eight pairs at a time in 32-bit lanes, rows in single
+  // precision. Every position, row and product below is an integer under 2^24, so exact;
+  // the quotient of a position by h is off by at most one (its error is below 1/h), which
+  // the two corrections undo. Lanes as vector_pairs', but the last foreground pixel is kept
+  // as the position one past it (0: none).
+  static constexpr uint64_t kSmall = uint64_t(1) << 23;
+  template <class C>
+  size_t vector_pairs32(const C* counts, size_t j, size_t k) {
+    const __m256 h = _mm256_set1_ps(static_cast<float>(b_.h));
+    const __m256 inverse = _mm256_set1_ps(1.0f / static_cast<float>(b_.h));
+    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), none = _mm256_set1_ps(1e38f);
+    const __m256i in_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    const __m256i fourth = _mm256_setr_epi32(0, 0, 0, 0, 3, 3, 3, 3), eighth = _mm256_set1_epi32(7);
+    __m256i pos = _mm256_set1_epi32(static_cast<int32_t>(b_.pos));
+    __m256 ys = ys32_, ye = ye32_;
+    __m256i past = past32_;
+    auto load = [&](size_t at) {  // four counts, their low halves at 32-bit lanes 0, 2, 4, 6
+      return _mm256_castsi256_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(counts + at)));
+    };
+    for (; j + 16 <= k; j += 16) {
+      // counts j .. j+15: the low halves of pairs 0, 2, 4, 6, 1, 3, 5, 7, then in order.
+      const __m256 x = _mm256_shuffle_ps(load(j), load(j + 4), _MM_SHUFFLE(2, 0, 2, 0));
+      const __m256 y = _mm256_shuffle_ps(load(j + 8), load(j + 12), _MM_SHUFFLE(2, 0, 2, 0));
+      const __m256i fg = _mm256_permutevar8x32_epi32(
+          _mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(2, 0, 2, 0))), in_order);
+      const __m256i bg = _mm256_permutevar8x32_epi32(
+          _mm256_castps_si256(_mm256_shuffle_ps(x, y, _MM_SHUFFLE(3, 1, 3, 1))), in_order);
+      const __m256i step = _mm256_add_epi32(fg, bg);
+      __m256i sum = _mm256_add_epi32(step, _mm256_slli_si256(step, 4));  // (within halves)
+      sum = _mm256_add_epi32(sum, _mm256_slli_si256(sum, 8));
+      sum = _mm256_add_epi32(sum, _mm256_blend_epi32(_mm256_permutevar8x32_epi32(sum, fourth),
+                                                     _mm256_setzero_si256(), 0x0f));
+      const __m256i start = _mm256_add_epi32(pos, _mm256_sub_epi32(sum, step));
+      pos = _mm256_add_epi32(pos, _mm256_permutevar8x32_epi32(sum, eighth));
+      const __m256 at = _mm256_cvtepi32_ps(start), c = _mm256_cvtepi32_ps(fg);
+      __m256 row = _mm256_sub_ps(at, _mm256_mul_ps(_mm256_floor_ps(_mm256_mul_ps(at, inverse)), h));
+      row = _mm256_add_ps(row, _mm256_and_ps(_mm256_cmp_ps(row, zero, _CMP_LT_OQ), h));
+      row = _mm256_sub_ps(row, _mm256_and_ps(_mm256_cmp_ps(row, h, _CMP_GE_OQ), h));
+      const __m256 across = _mm256_cmp_ps(c, _mm256_sub_ps(h, row), _CMP_GT_OQ);
+      const __m256i valid = _mm256_cmpgt_epi32(fg, _mm256_setzero_si256());
+      const __m256 valid_ps = _mm256_castsi256_ps(valid);
+      ys = _mm256_min_ps(ys, _mm256_blendv_ps(none, _mm256_andnot_ps(across, row), valid_ps));
+      const __m256 bottom = _mm256_blendv_ps(_mm256_add_ps(row, c), h, across);
+      ye = _mm256_max_ps(ye, _mm256_and_ps(valid_ps, _mm256_sub_ps(bottom, one)));
+      past = _mm256_max_epi32(past, _mm256_and_si256(valid, _mm256_add_epi32(start, fg)));
+    }
+    ys32_ = ys;
+    ye32_ = ye;
+    past32_ = past;
+    b_.pos = static_cast<uint32_t>(_mm256_cvtsi256_si32(pos));
+    return j;
+  }
+  bool small_ = false;
+  __m256 ys32_ = _mm256_set1_ps(1e38f), ye32_ = _mm256_setzero_ps();
+  __m256i past32_ = _mm256_setzero_si256();
   __m256d ys_ = _mm256_set1_pd(18446744073709551616.0), ye_ = _mm256_setzero_pd(),
           last_ = _mm256_setzero_pd();
   uint64_t carry_[8];  // fewer than 8 counts from a foreground count on, for the next chunk
@@ -461,7 +536,7 @@ inline void counts_box(RleRef r, Box* out) {
     *out = tight_box(r);
     return;
   }
-  BoxAdder b(r.h);
+  BoxAdder b(r.h, r.h * r.w);
   b.add(r.counts, r.m, 0);
   *out = b.finish();
 }
@@ -474,7 +549,7 @@ inline bool string_measure(const char* s, size_t len, uint64_t h, uint64_t total
     if (!string_counts<P, false>(s, len, total, nullptr, r, [](const int64_t*, size_t) {}))
       return false;
   } else if (total < (uint64_t(1) << 52)) {
-    BoxAdder builder(h);
+    BoxAdder builder(h, total);
     auto add = [&](const int64_t* counts, size_t k) { builder.add(counts, k, r.m - k); };
     if (!string_counts<P, true>(s, len, total, nullptr, r, add)) return false;
     *box = builder.finish();

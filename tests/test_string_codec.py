@@ -79,6 +79,62 @@ def test_masks_of_many_shapes_measure_as_the_reference(level, h):
     np.testing.assert_array_equal(tmask.decode(objs).transpose(2, 0, 1), masks)
 
 
+def _cut(rng, total, runs):
+    """Counts of a mask of `total` pixels cut at about `runs` random places: runs of every
+    length, many of them crossing from one column into the next when the columns are short."""
+    cuts = np.unique(rng.integers(1, total, size=runs)) if total > 1 else np.zeros(0, np.int64)
+    return np.diff(np.concatenate([[0], cuts, [total]])).tolist()
+
+
+# Heights 1 to 8,388,607 (a column holds the whole mask); pixel counts on both sides of 2^23,
+# where the vector box kernel changes from 32-bit to 64-bit lanes.
+@pytest.mark.parametrize(("h", "w"), [(1, 5000), (2, 3001), (3, 2000), (7, 999), (1024, 1024),
+                                      (2896, 2896), (2048, 4096), (8388607, 1), (1, 8388609)])
+def test_boxes_of_masks_with_many_runs(level, h, w):
+    pycocotools = pytest.importorskip("pycocotools.mask", reason="optional: the oracle")
+    rng = np.random.default_rng(h + w)
+    total = h * w
+    for runs in (40, 700, 5000):
+        counts = _cut(rng, total, runs)
+        string = ref.counts_to_string(counts)
+        objs = [{"size": [h, w], "counts": string.decode()}]
+        expected = pycocotools.toBbox([{"size": [h, w], "counts": string}])
+        np.testing.assert_array_equal(tmask.toBbox(objs), expected)
+        np.testing.assert_array_equal(turborle.bbox(turborle.from_coco(objs)), expected)
+        # Zero-length runs (uncompressed counts as given) count for nothing.
+        padded = list(counts)
+        for at in sorted(rng.integers(0, len(padded), size=20), reverse=True):
+            padded[at:at] = [0, 0]
+        batch = turborle.from_coco([{"size": [h, w], "counts": padded}])
+        np.testing.assert_array_equal(turborle.bbox(batch), expected)
+
+
+@pytest.mark.parametrize("h", [41, 47, 97])
+def test_box_of_a_run_at_the_top_of_a_column_where_single_precision_rounds_down(level, h):
+    # For these heights, position k*h times 1/h rounds below k in single precision for some
+    # columns k (the vector box kernel's quotient, which it corrects): a run starting at the
+    # top of such a column must still read as rows 0-2. One pixel at (h // 2, 0), then the run
+    # of three at the top of column k, then zero-length runs (so that enough counts follow the
+    # first foreground pixel for the vector kernel to take the run): the box is
+    # [0, 0, k + 1, h // 2 + 1].
+    w = (2 ** 23 - 1) // h
+    k = np.arange(1, w - 1)
+    inverse = np.float32(1) / np.float32(h)
+    rounded_down = k[np.floor((k * h).astype(np.float32) * inverse) < k]
+    assert rounded_down.size > 0
+    picked = rounded_down[:: max(1, rounded_down.size // 12)]
+    first = h // 2
+    objs, expected = [], []
+    for col in picked.tolist():
+        top = col * h
+        counts = [first, 1, top - first - 1, 3, h * w - top - 3] + [0] * 20
+        objs.append({"size": [h, w], "counts": counts})
+        expected.append([0, 0, col + 1, first + 1])
+    np.testing.assert_array_equal(turborle.bbox(turborle.from_coco(objs)), expected)
+    strings = [{"size": [h, w], "counts": ref.counts_to_string(o["counts"]).decode()} for o in objs]
+    np.testing.assert_array_equal(tmask.toBbox(strings), expected)
+
+
 @pytest.mark.parametrize("where", ["start", "block-edge", "middle", "last-block", "end"])
 @pytest.mark.parametrize("bad", [b"\x00", b"/", b"p", b"\xff", b" "])
 def test_a_bad_byte_anywhere_gives_the_reference_parsers_error(level, where, bad):
