@@ -200,9 +200,9 @@ void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t 
     rows[start[found[t] & 0xffffffffu]++] = static_cast<uint32_t>(found[t] >> 32);
   for (uint64_t x = hi; x > lo; --x) start[x] = start[x - 1];  // (ends of columns to starts)
   start[lo] = 0;
-  // At most one toggle per change and per column top, then the last count.
+  // At most one toggle per change and per column from lo to hi, then the last count.
   const size_t first = out.size();
-  out.resize(first + n + w + 1);
+  out.resize(first + n + (hi - lo) + 1);
   count_t* toggles = out.data() + first;
   size_t q = 0;
   uint64_t previous_toggle = 0;
