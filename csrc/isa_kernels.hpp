@@ -415,7 +415,7 @@ class BoxAdder {
       _mm256_store_si256(reinterpret_cast<__m256i*>(past), past32_);
       for (int lane = 0; lane < 8; ++lane) {
         if (f[0][lane] < 1e30f) b_.ys = std::min(b_.ys, static_cast<uint64_t>(f[0][lane]));
-        b_.ye = std::max(b_.ye, static_cast<uint64_t>(f[1][lane]));
+        if (f[1][lane] > 0) b_.ye = std::max(b_.ye, static_cast<uint64_t>(f[1][lane]) - 1);
         if (past[lane] > 0) b_.last = std::max(b_.last, static_cast<uint64_t>(past[lane]) - 1);
       }
     }
@@ -467,18 +467,19 @@ class BoxAdder {
     return j;
   }
   // Masks of fewer than 2^23 pixels: eight pairs at a time in 32-bit lanes, rows in single
-  // precision. Every position, row and product below is an integer under 2^24, so exact;
-  // the quotient of a position by h is off by at most one (its error is below 1/h), which
-  // the two corrections undo. Lanes as vector_pairs', but the last foreground pixel is kept
-  // as the position one past it (0: none).
+  // precision. Every position, row and product below is an integer under 2^24, so exact.
+  // The quotient of a position p by h comes from p * fl(1/h), within a relative 2^-23 of
+  // p / h: it can fall below the true quotient (p a multiple of h, read as k - 1: the row is
+  // then h, corrected), but never reach the next integer, which is 1/h above and would need
+  // p >= 2^23. Lanes as vector_pairs', but the last foreground pixel and the bottom row are
+  // kept one past their value (0: none).
   static constexpr uint64_t kSmall = uint64_t(1) << 23;
   template <class C>
   size_t vector_pairs32(const C* counts, size_t j, size_t k) {
     const __m256 h = _mm256_set1_ps(static_cast<float>(b_.h));
     const __m256 inverse = _mm256_set1_ps(1.0f / static_cast<float>(b_.h));
-    const __m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f), none = _mm256_set1_ps(1e38f);
+    const __m256 none = _mm256_set1_ps(1e38f);
     const __m256i in_order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
-    const __m256i fourth = _mm256_setr_epi32(0, 0, 0, 0, 3, 3, 3, 3), eighth = _mm256_set1_epi32(7);
     __m256i pos = _mm256_set1_epi32(static_cast<int32_t>(b_.pos));
     __m256 ys = ys32_, ye = ye32_;
     __m256i past = past32_;
@@ -496,20 +497,19 @@ class BoxAdder {
       const __m256i step = _mm256_add_epi32(fg, bg);
       __m256i sum = _mm256_add_epi32(step, _mm256_slli_si256(step, 4));  // (within halves)
       sum = _mm256_add_epi32(sum, _mm256_slli_si256(sum, 8));
-      sum = _mm256_add_epi32(sum, _mm256_blend_epi32(_mm256_permutevar8x32_epi32(sum, fourth),
-                                                     _mm256_setzero_si256(), 0x0f));
+      // The lower half's total into the upper half; then lane 7 (the pairs' total) to all.
+      sum = _mm256_add_epi32(sum, _mm256_shuffle_epi32(_mm256_permute2x128_si256(sum, sum, 0x08), 0xff));
       const __m256i start = _mm256_add_epi32(pos, _mm256_sub_epi32(sum, step));
-      pos = _mm256_add_epi32(pos, _mm256_permutevar8x32_epi32(sum, eighth));
+      pos = _mm256_add_epi32(pos, _mm256_shuffle_epi32(_mm256_permute2x128_si256(sum, sum, 0x11), 0xff));
       const __m256 at = _mm256_cvtepi32_ps(start), c = _mm256_cvtepi32_ps(fg);
       __m256 row = _mm256_sub_ps(at, _mm256_mul_ps(_mm256_floor_ps(_mm256_mul_ps(at, inverse)), h));
-      row = _mm256_add_ps(row, _mm256_and_ps(_mm256_cmp_ps(row, zero, _CMP_LT_OQ), h));
       row = _mm256_sub_ps(row, _mm256_and_ps(_mm256_cmp_ps(row, h, _CMP_GE_OQ), h));
       const __m256 across = _mm256_cmp_ps(c, _mm256_sub_ps(h, row), _CMP_GT_OQ);
       const __m256i valid = _mm256_cmpgt_epi32(fg, _mm256_setzero_si256());
       const __m256 valid_ps = _mm256_castsi256_ps(valid);
       ys = _mm256_min_ps(ys, _mm256_blendv_ps(none, _mm256_andnot_ps(across, row), valid_ps));
-      const __m256 bottom = _mm256_blendv_ps(_mm256_add_ps(row, c), h, across);
-      ye = _mm256_max_ps(ye, _mm256_and_ps(valid_ps, _mm256_sub_ps(bottom, one)));
+      const __m256 bottom = _mm256_blendv_ps(_mm256_add_ps(row, c), h, across);  // one past
+      ye = _mm256_max_ps(ye, _mm256_and_ps(valid_ps, bottom));
       past = _mm256_max_epi32(past, _mm256_and_si256(valid, _mm256_add_epi32(start, fg)));
     }
     ys32_ = ys;
