@@ -252,7 +252,9 @@ inline size_t string_values(const char* s, size_t len) {
 
 // Calls each(counts, k) with every block's counts (when Each wants them: see below); false for
 // anything unusual (see Kernels::parse). P::block decodes and resolves the values ending in one
-// 64-byte block, writing the counts to `counts` when it is set. `out`, when set, receives all
+// 64-byte block, writing the counts to `counts` when it is set; where P decodes int16 values
+// (P::kValues16), P::values16 decodes them instead and P::resolve_longs resolves a block that
+// holds a value too long for int16. `out`, when set, receives all
 // counts (room for them all); otherwise they go through a buffer of one block, and only when
 // each() uses them. Blocks read in place are preceded and followed by 8 readable bytes of the
 // string; the first and the last blocks are copied into a buffer padded with '0' (a value that
@@ -301,17 +303,28 @@ inline bool string_counts(const char* s, size_t len, uint64_t total, int64_t* ou
     bool bad = false;
     const uint64_t ends = P::ends(base + at, bad) & mask;
     if (bad) return false;
+    int64_t* counts;
+    size_t before;
     if constexpr (P::kValues16) {
-      const int k = P::values16(base, at, ends, start, pending + waiting);
-      if (k >= 0) {
-        waiting += static_cast<size_t>(k);
+      uint64_t longs;
+      int16_t* values = pending + waiting;
+      const size_t k = P::values16(base, at, ends, start, values, longs);
+      if (!longs) {
+        waiting += k;
         return waiting < kPending || settle();
       }
-      if (!settle()) return false;  // (a value of four or more groups: the block on its own)
+      // A value of four or more groups: the values before are resolved, then this block's
+      // from the int16 values just made, its long values read again.
+      if (!settle()) return false;
+      counts = room();
+      before = r.m;
+      if (!P::resolve_longs(base, at, ends, longs, start, values, k, total, r, counts))
+        return false;
+    } else {
+      counts = room();
+      before = r.m;
+      if (!P::block(base, at, ends, start, total, r, counts)) return false;
     }
-    int64_t* counts = room();
-    const size_t before = r.m;
-    if (!P::block(base, at, ends, start, total, r, counts)) return false;
     give(counts, r.m - before);
     return true;
   };
@@ -637,8 +650,8 @@ inline int values32(const unsigned char* p, uint32_t ends, int16_t* out, uint32_
 }
 
 // COCO strings: the value ends of 64 bytes from two compares and movemasks; a block's values
-// decoded 32 bytes at a time (values32) and resolved four at a time, or one by one with PEXT
-// when a value of four or more groups ends in it.
+// decoded 32 bytes at a time (values32) and resolved four at a time, those of four or more
+// groups read again one by one with PEXT.
 template <class Gather>
 struct Avx2StringsOf {
   static uint64_t ends(const unsigned char* block, bool& bad) {
@@ -660,37 +673,26 @@ struct Avx2StringsOf {
 
   static int64_t gather(uint64_t v, unsigned groups) { return Gather::gather(v, groups); }
 
-  // The values ending in a block as int16 at dst (room for 64 + 8), their number; -1, with
-  // nothing consumed, when one of them has four or more groups (block() reads those).
+  // The values ending in a block as int16 at dst (room for 64 + 8), their number. `longs`
+  // gets the ends of the values of four or more groups, whose int16 entries are wrong; when
+  // there are such, `start` is left for resolve_longs().
   static constexpr bool kValues16 = true;
-  static int values16(const unsigned char* u, size_t at, uint64_t ends, size_t& start,
-                      int16_t* dst) {
+  static size_t values16(const unsigned char* u, size_t at, uint64_t ends, size_t& start,
+                         int16_t* dst, uint64_t& longs) {
     uint32_t long_low, long_high;
     const int low = values32(u + at, static_cast<uint32_t>(ends), dst, long_low);
     const int high = values32(u + at + 32, static_cast<uint32_t>(ends >> 32), dst + low, long_high);
-    if (long_low | long_high) return -1;
-    if (ends) start = at + 64 - static_cast<size_t>(clz64(ends));
-    return low + high;
+    longs = long_low | uint64_t(long_high) << 32;
+    if (ends && !longs) start = at + 64 - static_cast<size_t>(clz64(ends));
+    return static_cast<size_t>(low + high);
   }
-  static void resolve16(const int16_t* v, int64_t* counts, size_t k, uint64_t total, Resolved& r) {
-    resolve_avx2(v, counts, k, total, r);
-  }
-
-  static bool block(const unsigned char* u, size_t at, uint64_t ends, size_t& start,
-                    uint64_t total, Resolved& r, int64_t* counts) {
-    int16_t values[64 + 8];
-    uint32_t long_low, long_high;
-    const int low = values32(u + at, static_cast<uint32_t>(ends), values, long_low);
-    const int high = values32(u + at + 32, static_cast<uint32_t>(ends >> 32), values + low, long_high);
-    const size_t k = static_cast<size_t>(low + high);
-    const uint64_t longs = long_low | uint64_t(long_high) << 32;
+  // Resolves the k values of a block that values16() found long values in: the int16 ones
+  // widened, the long ones read one at a time (PEXT).
+  static bool resolve_longs(const unsigned char* u, size_t at, uint64_t ends, uint64_t longs,
+                            size_t& start, const int16_t* values, size_t k, uint64_t total,
+                            Resolved& r, int64_t* counts) {
     const size_t first = start;  // where the first value ending here starts
     if (ends) start = at + 64 - static_cast<size_t>(clz64(ends));
-    if (TURBORLE_LIKELY(longs == 0)) {
-      resolve_avx2(values, counts, k, total, r);
-      return !r.bad;
-    }
-    // Values of four or more groups: widened, and those read one at a time.
     int64_t wide[64];
     for (size_t j = 0; j < k; ++j) wide[j] = values[j];
     for (uint64_t rest = longs; rest; rest &= rest - 1) {
@@ -705,6 +707,9 @@ struct Avx2StringsOf {
     }
     resolve_avx2(wide, counts, k, total, r);
     return !r.bad;
+  }
+  static void resolve16(const int16_t* v, int64_t* counts, size_t k, uint64_t total, Resolved& r) {
+    resolve_avx2(v, counts, k, total, r);
   }
 };
 
