@@ -493,7 +493,8 @@ def fal_vs_previous(key: str) -> Callable[[dict[str, Any], str], tuple[float | N
         now = rs[0]["work"]["runs"] / rs[0]["median_ms"] * 1e3
         mb = rs[0]["work"]["MB"] / rs[0]["median_ms"] * 1e3
         if not prev:
-            return None, f"{_fmt_rate(now)} runs/s, {mb:.0f} MB/s; no {FAL_PREVIOUS} rate in history"
+            return None, (f"{_fmt_rate(now)} runs/s, {mb:.0f} MB/s; no {FAL_PREVIOUS} rate of this "
+                          "CPU in history")
         return now / prev, (f"{_fmt_rate(now)} runs/s ({mb:.0f} MB/s) vs {_fmt_rate(prev)} "
                             f"runs/s at {FAL_PREVIOUS}")
 
@@ -656,15 +657,16 @@ def append_history(path: Path, machine: dict[str, Any], label: str,
         f.write(json.dumps(entry) + "\n")
 
 
-def fal_previous(path: Path) -> dict[str, float]:
+def fal_previous(path: Path, cpu: str) -> dict[str, float]:
     """runs/s of from_fal per "corpus key": the median over the history entries labelled
-    FAL_PREVIOUS (each the median of its run's rounds)."""
+    FAL_PREVIOUS and measured on this CPU model (each the median of its run's rounds): a
+    rate from another machine says nothing about this one's."""
     rates: dict[str, list[float]] = {}
     if not path.exists():
         return {}
     for line in path.read_text().splitlines():
         entry = json.loads(line)
-        if entry.get("label") != FAL_PREVIOUS:
+        if entry.get("label") != FAL_PREVIOUS or entry.get("cpu") != cpu:
             continue
         for r in entry["rows"]:
             if (r["operation"], r["shape"], r["threads"]) == ("fal", TARGET, 1):
@@ -806,7 +808,7 @@ def main(argv: list[str] | None = None) -> int:
     add_ratios(rows)
     res = {"machine": machine, "rows": rows, "thread_speedups": thread_speedups(rows),
            "cocoeval": extras.get("cocoeval"), "small_calls": extras.get("small_calls"),
-           "fal_previous": fal_previous(out / "history.jsonl")}
+           "fal_previous": fal_previous(out / "history.jsonl", machine["cpu_model"])}
     targets_md, res["targets"] = targets_table(res)
     from benchmarks import cocoeval
 

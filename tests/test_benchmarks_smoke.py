@@ -262,11 +262,16 @@ def test_history_and_readme(tmp_path):
     row = _row("fal", "turborle.batch", 4.0, shape=run.TARGET)
     run.append_history(hist, machine, run.FAL_PREVIOUS, [row])
     run.append_history(hist, machine, "", [_row("fal", "turborle.batch", 1.0, shape=run.TARGET)])
-    assert run.fal_previous(hist) == {"sam turborle.batch": pytest.approx(10 / 4.0 * 1e3)}
+    # A baseline measured on another CPU is not this machine's baseline.
+    run.append_history(hist, {**machine, "cpu_model": "other cpu"}, run.FAL_PREVIOUS,
+                       [_row("fal", "turborle.batch", 0.5, shape=run.TARGET)])
+    assert run.fal_previous(hist, "cpu") == {"sam turborle.batch": pytest.approx(10 / 4.0 * 1e3)}
+    assert run.fal_previous(hist, "other cpu") == {"sam turborle.batch": pytest.approx(10 / 0.5 * 1e3)}
+    assert run.fal_previous(hist, "a third cpu") == {}
     for ms in (2.0, 8.0):  # the previous rate is the median over the labelled runs
         run.append_history(hist, machine, run.FAL_PREVIOUS,
                            [_row("fal", "turborle.batch", ms, shape=run.TARGET)])
-    assert run.fal_previous(hist) == {"sam turborle.batch": pytest.approx(10 / 4.0 * 1e3)}
+    assert run.fal_previous(hist, "cpu") == {"sam turborle.batch": pytest.approx(10 / 4.0 * 1e3)}
     readme = tmp_path / "README.md"
     readme.write_text(f"a\n{run.README_START}\nold\n{run.README_END}\nb\n")
     assert run.update_readme(readme, "new table")
