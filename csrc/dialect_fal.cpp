@@ -1,8 +1,8 @@
 // fal / Kaggle "start length" text: ASCII integers separated by whitespace, pairs of a
 // start (counted from `base`) and a length over the mask flattened row-major (fal, Kaggle)
 // or column-major. Parsing is strict; conversion of row-major text to COCO's column-major counts
-// merges the runs of neighbouring rows, and the reverse goes through bit rows (rows.hpp): never
-// through a dense byte mask.
+// compares the run ends of neighbouring rows, and the reverse goes through bit rows (rows.hpp):
+// never through a dense byte mask.
 #include <algorithm>
 #include <charconv>
 #include <cstring>
@@ -130,37 +130,133 @@ void runs_to_counts(const std::vector<uint64_t>& runs, uint64_t total, Counts& o
   if (last < total || runs.empty()) out.push_back(total - last);
 }
 
-// Row-major runs -> column-major counts, without bit rows. The columns where row y differs
-// from row y-1 are the symmetric difference of the two rows' runs, found by merging their
-// ends; a change at (x, y) is a run boundary of the column-major stream at x*h + y (rows.hpp),
-// so the changes sorted by column are the counts. Rows -1 and h count as empty: a change at
-// y = 0 marks a foreground top pixel, one at y = h a foreground bottom pixel. Work and memory
-// grow with rows, runs and changes (the column-major runs), not with pixels.
-void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t w,
-                        Counts& out) {
-  // Run ends of rows y-1 and y, and the ends where they differ. A row has at most w + 1 ends,
-  // and no more than all the runs have.
+// Row-major runs -> column-major counts, without a pass over pixels. A change at (x, y), where
+// row y differs from row y-1, is a run boundary of the column-major stream at x*h + y
+// (rows.hpp), so the changes sorted by column are the counts. Rows -1 and h count as empty: a
+// change at y = 0 marks a foreground top pixel, one at y = h a foreground bottom pixel. Time
+// and memory grow with rows, runs and changes (the column-major runs), not with pixels or the
+// image's width.
+
+// The changes, y << 32 | x in row order, appended to `found` (grown as needed; n in use).
+struct Changes {
+  std::vector<uint64_t> found;
+  size_t n = 0;
+  void reserve(size_t more) {
+    if (n + more > found.size()) found.resize(std::max(2 * found.size(), n + more));
+  }
+};
+
+// Calls row(y, runs k .. end) for every row y in 0..h that holds runs or follows one that
+// does (the rows between are empty, as are their changes); for row h, k == end.
+template <class Row>
+void for_each_row(const std::vector<uint64_t>& runs, uint64_t h, uint64_t w, Row&& row) {
+  size_t k = 0;  // the first run that may reach the current row
+  bool above_empty = true;
+  for (uint64_t y = 0; y <= h; ++y) {
+    size_t end = k;
+    if (y < h) {
+      const uint64_t row_begin = y * w, row_end = row_begin + w;
+      while (k < runs.size() && runs[k + 1] <= row_begin) k += 2;
+      end = k;
+      while (end < runs.size() && runs[end] < row_end) end += 2;
+    }
+    const bool empty = end == k;
+    if (!(empty && above_empty)) row(y, k, end);
+    above_empty = empty;
+    if (empty && y < h) {  // the rows up to the next run's are empty too
+      if (k == runs.size()) break;
+      const uint64_t next = runs[k] / w;
+      if (next > y + 1) y = next - 1;
+    }
+  }
+}
+
+// The changes of rows up to kBitsWidth wide. Each row's run ends are kept as bits (one per
+// column boundary 0..w): the XOR of two rows' end bits marks the ends of the stretches that
+// change, and a prefix XOR along the row turns those into the changed columns, 64 at a time.
+// Only the words holding an end of either row are visited (found from a map of one bit per
+// word), and the words between them only inside a changed stretch.
+constexpr uint64_t kBitsWidth = 65536;
+// per_column[x + 1] counts the changes of column x.
+void row_changes_bits(const std::vector<uint64_t>& runs, uint64_t h, uint64_t w, Changes& c,
+                      size_t* per_column) {
+  const size_t words = static_cast<size_t>(w / 64 + 1);  // end bits 0..w
+  const size_t groups = (words + 63) / 64;
+  std::vector<uint64_t> bits_a(words, 0), bits_b(words, 0), map_a(groups, 0), map_b(groups, 0);
+  uint64_t *above = bits_a.data(), *here = bits_b.data();
+  uint64_t *map_above = map_a.data(), *map_here = map_b.data();
+  size_t groups_above = 0;  // map_above[0 .. groups_above) may be nonzero
+  auto emit = [&](uint64_t y, size_t q, uint64_t changed) {  // columns q*64 + bits of changed
+    c.reserve(64);
+    uint64_t* f = c.found.data() + c.n;
+    c.n += static_cast<size_t>(popcount64(changed));
+    const uint64_t tag = y << 32 | q * 64;
+    size_t* count = per_column + q * 64 + 1;
+    for (; changed; changed &= changed - 1) {
+      const unsigned x = static_cast<unsigned>(ctz64(changed));
+      *f++ = tag | x;
+      ++count[x];
+    }
+  };
+  for_each_row(runs, h, w, [&](uint64_t y, size_t k, size_t end) {
+    const uint64_t row_begin = y * w, row_end = row_begin + w;
+    size_t groups_here = 0;
+    for (size_t j = k; j < end; j += 2) {
+      const uint64_t b = std::max(runs[j], row_begin) - row_begin;
+      const uint64_t e = std::min(runs[j + 1], row_end) - row_begin;
+      here[b >> 6] |= uint64_t(1) << (b & 63);  // (runs of a row never touch: distinct ends)
+      here[e >> 6] |= uint64_t(1) << (e & 63);
+      map_here[b >> 12] |= uint64_t(1) << ((b >> 6) & 63);
+      map_here[e >> 12] |= uint64_t(1) << ((e >> 6) & 63);
+      groups_here = static_cast<size_t>(e >> 12) + 1;
+    }
+    uint64_t inside = 0;  // all ones inside a changed stretch
+    size_t next = 0;      // the word after the last one visited
+    const size_t used = std::max(groups_above, groups_here);
+    for (size_t g = 0; g < used; ++g) {
+      uint64_t visit = map_above[g] | map_here[g];
+      map_above[g] = 0;
+      for (; visit; visit &= visit - 1) {
+        const size_t q = g * 64 + static_cast<unsigned>(ctz64(visit));
+        if (inside)
+          for (; next < q; ++next) emit(y, next, ~uint64_t(0));
+        uint64_t changed = above[q] ^ here[q];
+        above[q] = 0;
+        changed ^= changed << 1;  // bit x: an odd number of ends at or before x
+        changed ^= changed << 2;
+        changed ^= changed << 4;
+        changed ^= changed << 8;
+        changed ^= changed << 16;
+        changed ^= changed << 32;
+        changed ^= inside;
+        inside = 0 - (changed >> 63);
+        if (changed) emit(y, q, changed);
+        next = q + 1;
+      }
+    }
+    std::swap(above, here);  // (every nonzero word of the old `above` was visited and cleared)
+    std::swap(map_above, map_here);
+    groups_above = groups_here;
+  });
+}
+
+// The changes of rows of any width: the two rows' run ends merged without branches, an end
+// in both cancelling; pairs of what is left bound the columns that change. per_column, when
+// set, counts them per column as row_changes_bits' does.
+void row_changes_merge(const std::vector<uint64_t>& runs, uint64_t h, uint64_t w, Changes& c,
+                       size_t* per_column) {
+  // A row has at most w + 1 ends, and no more than all the runs have.
   const size_t most = static_cast<size_t>(std::min<uint64_t>(w + 1, runs.size()));
   std::vector<uint32_t> ends_above(most), ends_here(most), differ(2 * most);
   uint32_t *above = ends_above.data(), *here = ends_here.data();
   size_t n_above = 0;
-  std::vector<uint64_t> found(runs.size() + runs.size() / 4 + 64);  // changes, y << 32 | x
-  size_t n = 0;                                                      // (in row order)
-  std::vector<size_t> start(w + 1, 0);  // per column: first its number of changes
-  uint64_t lo = w, hi = 0;  // the columns that change are in [lo, hi)
-  size_t k = 0;  // the first run that may reach the current row
-  for (uint64_t y = 0; y <= h; ++y) {
+  for_each_row(runs, h, w, [&](uint64_t y, size_t k, size_t end) {
+    const uint64_t row_begin = y * w, row_end = row_begin + w;
     size_t n_here = 0;
-    if (y < h) {
-      const uint64_t row_begin = y * w, row_end = row_begin + w;
-      while (k < runs.size() && runs[k + 1] <= row_begin) k += 2;
-      for (size_t j = k; j < runs.size() && runs[j] < row_end; j += 2) {
-        here[n_here++] = static_cast<uint32_t>(std::max(runs[j], row_begin) - row_begin);
-        here[n_here++] = static_cast<uint32_t>(std::min(runs[j + 1], row_end) - row_begin);
-      }
+    for (size_t j = k; j < end; j += 2) {
+      here[n_here++] = static_cast<uint32_t>(std::max(runs[j], row_begin) - row_begin);
+      here[n_here++] = static_cast<uint32_t>(std::min(runs[j + 1], row_end) - row_begin);
     }
-    // Merge the two rows' ends, without branches; an end in both cancels. Pairs of what is
-    // left bound the columns that change.
     uint32_t* d = differ.data();
     size_t m = 0, i = 0, j = 0;
     while (i < n_above && j < n_here) {
@@ -174,35 +270,64 @@ void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t 
     for (; j < n_here; ++j) d[m++] = here[j];
     for (size_t p = 0; p < m; p += 2) {
       const uint32_t from = d[p], to = d[p + 1];
-      lo = std::min<uint64_t>(lo, from);
-      hi = std::max<uint64_t>(hi, to);
-      if (n + (to - from) > found.size()) found.resize(std::max(2 * found.size(), n + (to - from)));
-      for (uint32_t x = from; x < to; ++x) {
-        found[n++] = y << 32 | x;
-        ++start[x + 1];
-      }
+      c.reserve(to - from);
+      for (uint32_t x = from; x < to; ++x) c.found[c.n++] = y << 32 | x;
+      if (per_column)
+        for (uint32_t x = from; x < to; ++x) ++per_column[x + 1];
     }
     std::swap(above, here);
     n_above = n_here;
-    if (n_above == 0 && y < h) {  // an empty row: the rows up to the next run's are too
-      if (k == runs.size()) break;
-      const uint64_t next = runs[k] / w;
-      if (next > y + 1) y = next - 1;
+  });
+}
+
+void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t w,
+                        Counts& out) {
+  Changes c;
+  c.found.resize(runs.size() + runs.size() / 4 + 64);
+  // The changes sorted by column, rows ascending inside each, as x << 32 | y: a counting sort
+  // on the column (narrow masks, counted as they are found), or a stable radix sort on it,
+  // 16 bits at a time.
+  std::vector<uint64_t> sorted;
+  if (w <= kBitsWidth) {
+    std::vector<size_t> start(w + 1, 0);
+    // The bits cost a few operations per word between a row's first and last ends, the merge
+    // a dependent step (~8 cycles) per end of either row: with under two runs per row (smooth
+    // masks) the merge is faster.
+    const uint64_t first_row = runs.empty() ? 0 : runs.front() / w;
+    const uint64_t rows = runs.empty() ? 1 : (runs.back() - 1) / w - first_row + 1;
+    if (runs.size() / 2 >= 2 * rows)
+      row_changes_bits(runs, h, w, c, start.data());
+    else
+      row_changes_merge(runs, h, w, c, start.data());
+    for (uint64_t x = 0; x < w; ++x) start[x + 1] += start[x];
+    sorted.resize(c.n);
+    for (size_t t = 0; t < c.n; ++t) {
+      const uint64_t x = c.found[t] & 0xffffffffu;
+      sorted[start[x]++] = x << 32 | c.found[t] >> 32;
     }
+  } else {
+    row_changes_merge(runs, h, w, c, nullptr);
+    std::vector<uint64_t> keys(c.n);
+    for (size_t t = 0; t < c.n; ++t) keys[t] = c.found[t] << 32 | c.found[t] >> 32;
+    sorted.resize(c.n);
+    std::vector<size_t> bucket;
+    auto pass = [&](const uint64_t* from, uint64_t* to, unsigned shift, size_t buckets) {
+      bucket.assign(buckets + 1, 0);
+      for (size_t t = 0; t < c.n; ++t) ++bucket[((from[t] >> shift) & 0xffff) + 1];
+      for (size_t b = 1; b <= buckets; ++b) bucket[b] += bucket[b - 1];
+      for (size_t t = 0; t < c.n; ++t) to[bucket[(from[t] >> shift) & 0xffff]++] = from[t];
+    };
+    pass(keys.data(), c.found.data(), 32, 65536);
+    pass(c.found.data(), sorted.data(), 48, static_cast<size_t>((w - 1) >> 16) + 1);
   }
-  // Counting sort by column, rows ascending inside each; only the columns [lo, hi) have
-  // changes (the others are empty), and the one after them may start the last background run.
-  hi = std::min(hi + 1, w);
-  lo = std::min(lo, hi);
-  for (uint64_t x = lo; x < hi; ++x) start[x + 1] += start[x];
-  std::vector<uint32_t> rows(n);
-  for (size_t t = 0; t < n; ++t)
-    rows[start[found[t] & 0xffffffffu]++] = static_cast<uint32_t>(found[t] >> 32);
-  for (uint64_t x = hi; x > lo; --x) start[x] = start[x - 1];  // (ends of columns to starts)
-  start[lo] = 0;
-  // At most one toggle per change and per column from lo to hi, then the last count.
+  const size_t n = c.n;
+  // One toggle per change but those at rows 0 and h, one where a column's top pixel differs
+  // from the pixel before it (the previous column's bottom pixel), and one at the start of a
+  // column without changes that follows a foreground bottom pixel: such a column is
+  // background all through (rows -1 and h are empty), so those need no other visit. At most
+  // one toggle more than changes per column that has some, then the last count.
   const size_t first = out.size();
-  out.resize(first + n + (hi - lo) + 1);
+  out.resize(first + 2 * n + 1);
   count_t* toggles = out.data() + first;
   size_t q = 0;
   uint64_t previous_toggle = 0;
@@ -211,16 +336,26 @@ void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t 
     previous_toggle = at;
   };
   bool end_value = false;  // value of the pixel before column x in the stream
-  for (uint64_t x = lo; x < hi; ++x) {
-    size_t t = start[x], e = start[x + 1];
-    const bool top = t < e && rows[t] == 0;
+  uint64_t last_x = UINT64_MAX;
+  for (size_t t = 0; t < n;) {
+    const uint64_t x = sorted[t] >> 32;
+    size_t e = t;
+    while (e < n && sorted[e] >> 32 == x) ++e;
+    if (end_value && x != last_x + 1) {  // background columns between
+      toggle((last_x + 1) * h);
+      end_value = false;
+    }
+    const bool top = (sorted[t] & 0xffffffffu) == 0;
     if (top) ++t;
-    const bool bottom = t < e && rows[e - 1] == h;
+    const bool bottom = t < e && (sorted[e - 1] & 0xffffffffu) == h;
     if (bottom) --e;
     if (top != end_value) toggle(x * h);
-    for (; t < e; ++t) toggle(x * h + rows[t]);
+    for (; t < e; ++t) toggle(x * h + (sorted[t] & 0xffffffffu));
     end_value = bottom;
+    t = bottom ? e + 1 : e;
+    last_x = x;
   }
+  if (end_value && last_x + 1 < w) toggle((last_x + 1) * h);
   toggles[q++] = h * w - previous_toggle;
   out.resize(first + q);
 }

@@ -1,5 +1,8 @@
 """fal / Kaggle text and dialect recognition, against the numpy reference."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -24,11 +27,13 @@ def test_fal_round_trip_against_reference(m, order, base):
 
 
 @pytest.mark.parametrize("kind", gen.MASK_KINDS + ("stripes", "checkerboard", "blob"))
-@pytest.mark.parametrize(("h", "w"), [(2, 300), (300, 2), (97, 131), (256, 256)])
+@pytest.mark.parametrize(("h", "w"), [(2, 300), (300, 2), (97, 131), (256, 256), (5, 4100),
+                                    (3, 65536), (3, 70001)])
 def test_row_major_fal_of_larger_masks_against_numpy(kind, h, w):
-    # Row-major text goes to column-major counts without a dense mask (the rows' runs are
-    # merged): masks whose runs span rows, fill rows, touch every border, or change at every
-    # pixel, checked against numpy's counts of the same pixels.
+    # Row-major text goes to column-major counts without a dense mask (the rows' run ends
+    # compared as bits, or merged: smooth masks, masks wider than 65536): masks whose runs
+    # span rows, fill rows, touch every border, or change at every pixel, checked against
+    # numpy's counts of the same pixels.
     rng = np.random.default_rng(h * 1000 + w + len(kind))
     if kind == "stripes":  # whole rows on and off: runs that span several rows
         m = (np.arange(h)[:, None] // 3 % 2 == 0) & np.ones((1, w), bool)
@@ -45,6 +50,24 @@ def test_row_major_fal_of_larger_masks_against_numpy(kind, h, w):
         text = ref.mask_to_fal(m, start_base=base, order="C")
         batch = turborle.from_fal(text, h, w, start_base=base)
         assert batch.counts.tolist() == ref.encode_counts(m)
+
+
+def test_row_major_fal_of_a_very_wide_mask_needs_no_memory_per_column():
+    # 2 x 2^30 pixels with one run of five: the counts are known by hand (column-major, the
+    # run's pixels are at x * 2 for x = 0..4). The conversion used to keep a counter per
+    # column (8 GiB here); the child process reports its own peak memory, which must stay
+    # far below that.
+    pytest.importorskip("resource")  # (POSIX)
+    script = (
+        "import resource, turborle\n"
+        "b = turborle.from_fal(['1 5'], 2, 2**30)\n"
+        "assert b.counts.tolist() == [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2 * 2**30 - 9], b.counts\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], check=True, timeout=300,
+                          capture_output=True, text=True)
+    peak_kib = int(done.stdout.split()[-1])
+    assert peak_kib < 1024 * 1024, f"peak {peak_kib} KiB"
 
 
 def test_same_mask_in_three_dialects_decodes_the_same():
