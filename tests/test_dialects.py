@@ -52,6 +52,14 @@ def test_row_major_fal_of_larger_masks_against_numpy(kind, h, w):
         assert batch.counts.tolist() == ref.encode_counts(m)
 
 
+def test_row_major_fal_of_very_wide_masks_hand_computed():
+    # 2 x 2^30 pixels, runs at both ends of row 0 (1-based starts): column-major, pixel
+    # (x, 0) is at 2x, so the runs' pixels sit at 0, 2, .., 8 and 2^31 - 10, .., 2^31 - 4.
+    b = turborle.from_fal(["1 5 1073741820 4"], 2, 2**30)
+    assert b.counts.tolist() == [0] + [1] * 9 + [2**31 - 19] + [1] * 7 + [3]
+
+
+@pytest.mark.rss
 def test_row_major_fal_of_a_very_wide_mask_needs_no_memory_per_column():
     # 2 x 2^30 pixels with one run of five: the counts are known by hand (column-major, the
     # run's pixels are at x * 2 for x = 0..4). The conversion used to keep a counter per
