@@ -307,18 +307,23 @@ void row_runs_to_counts(const std::vector<uint64_t>& runs, uint64_t h, uint64_t 
     }
   } else {
     row_changes_merge(runs, h, w, c, nullptr);
+    // Pass 1 reads the changes (y << 32 | x) and writes keys; pass 2 sorts the keys.
     std::vector<uint64_t> keys(c.n);
-    for (size_t t = 0; t < c.n; ++t) keys[t] = c.found[t] << 32 | c.found[t] >> 32;
     sorted.resize(c.n);
     std::vector<size_t> bucket;
-    auto pass = [&](const uint64_t* from, uint64_t* to, unsigned shift, size_t buckets) {
+    auto pass = [&](const uint64_t* from, uint64_t* to, bool swap, unsigned shift,
+                    size_t buckets) {
+      auto key = [&](uint64_t v) { return swap ? v << 32 | v >> 32 : v; };
       bucket.assign(buckets + 1, 0);
-      for (size_t t = 0; t < c.n; ++t) ++bucket[((from[t] >> shift) & 0xffff) + 1];
+      for (size_t t = 0; t < c.n; ++t) ++bucket[((key(from[t]) >> shift) & 0xffff) + 1];
       for (size_t b = 1; b <= buckets; ++b) bucket[b] += bucket[b - 1];
-      for (size_t t = 0; t < c.n; ++t) to[bucket[(from[t] >> shift) & 0xffff]++] = from[t];
+      for (size_t t = 0; t < c.n; ++t) {
+        const uint64_t k = key(from[t]);
+        to[bucket[(k >> shift) & 0xffff]++] = k;
+      }
     };
-    pass(keys.data(), c.found.data(), 32, 65536);
-    pass(c.found.data(), sorted.data(), 48, static_cast<size_t>((w - 1) >> 16) + 1);
+    pass(c.found.data(), keys.data(), true, 32, 65536);
+    pass(keys.data(), sorted.data(), false, 48, static_cast<size_t>((w - 1) >> 16) + 1);
   }
   const size_t n = c.n;
   // One toggle per change but those at rows 0 and h, one where a column's top pixel differs

@@ -254,11 +254,11 @@ inline size_t string_values(const char* s, size_t len) {
 // anything unusual (see Kernels::parse). P::block decodes and resolves the values ending in one
 // 64-byte block, writing the counts to `counts` when it is set; where P decodes int16 values
 // (P::kValues16), P::values16 decodes them instead and P::resolve_longs resolves a block that
-// holds a value too long for int16. `out`, when set, receives all
-// counts (room for them all); otherwise they go through a buffer of one block, and only when
-// each() uses them. Blocks read in place are preceded and followed by 8 readable bytes of the
-// string; the first and the last blocks are copied into a buffer padded with '0' (a value that
-// ends: it continues nothing) on both sides, their padding's ends masked off.
+// holds a value too long for int16. `out`, when set, receives all counts (room for them all);
+// otherwise they go through a buffer of one block, and only when each() uses them. Blocks
+// read in place are preceded and followed by 8 readable bytes of the string; the first and
+// the last blocks are copied into a buffer padded with '0' (a value that ends: it continues
+// nothing) on both sides, their padding's ends masked off.
 constexpr size_t kPending = 256;  // int16 values resolved together (string_counts)
 
 template <class P, bool kWantCounts, class Each>
