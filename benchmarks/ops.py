@@ -1,6 +1,6 @@
 """Speed of turborle's mask operations against rlemasklib and decode -> OpenCV -> encode.
 
-    python benchmarks/ops.py [--quick] [--repeat N] [--masks N] [--only NAME,...] [--json PATH]
+    python benchmarks/ops.py [--quick] [--repeat N] [--runs N] [--masks N] [--only NAME,...] [--json PATH]
 
 Inputs, 64 masks of 1024 x 1024 each (``--masks`` to change the count):
 
@@ -331,7 +331,33 @@ def fmt_ms(seconds: float | None) -> str:
 
 
 def ratio(row: dict[str, Any], key: str) -> str:
-    return "-" if key not in row else f"{row[key] / row['turborle_1t']:.1f}x"
+    """The peer's time over turborle's: the median of the runs' ratios, their range after it
+    when there were several runs."""
+    ratios = row.get(f"ratios_{key}")
+    if not ratios:
+        return "-"
+    text = f"{statistics.median(ratios):.1f}x"
+    return text if len(ratios) == 1 else f"{text} ({min(ratios):.1f}-{max(ratios):.1f})"
+
+
+TIMES = ("turborle_1t", "turborle_2t", "rlemasklib", "decode")
+
+
+def combine(runs: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """One row per case from several runs of every case: each time the median of the runs',
+    each ratio kept per run (a ratio is only meaningful within one run)."""
+    rows = []
+    for same in zip(*runs):
+        row = {k: v for k, v in same[0].items() if k not in TIMES}
+        row["checks"] = sorted({c for r in same for c in r["checks"]})
+        for key in TIMES:
+            if key in same[0]:
+                row[key] = statistics.median(r[key] for r in same)
+        for key in ("rlemasklib", "decode"):
+            if key in same[0]:
+                row[f"ratios_{key}"] = [r[key] / r["turborle_1t"] for r in same]
+        rows.append(row)
+    return rows
 
 
 def table(rows: list[dict[str, Any]], data: Input) -> str:
@@ -379,6 +405,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1024)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--only", default="", help="comma-separated parts of case names")
+    parser.add_argument("--runs", type=int, default=1,
+                        help="measure every case this many times over; the table gives median "
+                             "times and the median and range of the runs' ratios")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
     n, repeat = (8, 3) if args.quick else (args.masks, args.repeat)
@@ -387,14 +416,15 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [c for c in cases(args.size)
               if not args.only or any(s in c.name for s in args.only.split(","))]
     print(machine())
-    all_rows = []
+    runs = [[run_case(c, data, repeat) for data in inputs for c in chosen]
+            for _ in range(max(1, args.runs))]
+    all_rows = combine(runs)
     for data in inputs:
-        rows = [run_case(c, data, repeat) for c in chosen]
-        all_rows += rows
         print()
-        print(table(rows, data))
+        print(table([r for r in all_rows if r["input"] == data.name], data))
     if args.json:
-        args.json.write_text(json.dumps({"machine": machine(), "rows": all_rows}, indent=1))
+        args.json.write_text(json.dumps({"machine": machine(), "rows": all_rows, "runs": runs},
+                                        indent=1))
     return 0
 
 

@@ -27,14 +27,23 @@ PEER_WARNINGS = pytest.mark.filterwarnings("ignore::DeprecationWarning:(rlemaskl
 @PEER_WARNINGS
 def test_every_case_runs_and_the_decode_path_agrees(tmp_path, capsys):
     out = tmp_path / "rows.json"
-    assert bench.main(["--masks", "2", "--size", "48", "--repeat", "1", "--json", str(out)]) == 0
+    assert bench.main(["--masks", "2", "--size", "48", "--repeat", "1", "--runs", "2",
+                       "--json", str(out)]) == 0
     import json
 
-    rows = json.loads(out.read_text())["rows"]
+    report = json.loads(out.read_text())
+    rows = report["rows"]
     assert {r["input"] for r in rows} == {"sam", "noisy"}
     assert len(rows) == 2 * len(bench.cases(48))
-    for row in rows:
+    assert [len(run) for run in report["runs"]] == [len(rows)] * 2
+    for row, first, second in zip(rows, *report["runs"]):
         assert row["turborle_1t"] > 0 and row["turborle_2t"] > 0
+        # the median of two runs' times lies between them; ratios are kept per run
+        assert min(first["turborle_1t"], second["turborle_1t"]) <= row["turborle_1t"] <= max(
+            first["turborle_1t"], second["turborle_1t"])
+        if "decode" in row:
+            assert row["ratios_decode"] == [first["decode"] / first["turborle_1t"],
+                                            second["decode"] / second["turborle_1t"]]
         if not row["case"].startswith(DIFFERENT):
             assert not [c for c in row["checks"] if c.startswith("decode path")], row
     assert "| operation |" in capsys.readouterr().out
