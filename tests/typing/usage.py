@@ -121,6 +121,33 @@ def must_be_rejected(batch: RLEBatch, masks: npt.NDArray[np.bool_]) -> None:
     del bad
 
 
+def post_process(batch: RLEBatch, dicts: list[dict[str, Any]]) -> RLEBatch:
+    """The mask operations (issue 14): functions and methods, both results of the tuple
+    returning ones, polygons and back."""
+    parts: RLEBatch
+    owner: npt.NDArray[np.int64]
+    parts, owner = turborle.connected_components(batch, 4, threads=1)
+    changed: npt.NDArray[np.bool_]
+    cleaned, changed = turborle.remove_small_regions(dicts, 100, "holes")
+    cleaned, changed = cleaned.remove_small_regions(100, "islands")
+    filled: RLEBatch = turborle.fill_holes(cleaned, max_area=50).remove_small_islands(10)
+    grown: RLEBatch = turborle.closing(filled, 5, "disk").dilate(3, "cross").erode()
+    moved: RLEBatch = grown.crop((0, 0, 10, 10)).pad(1, 1, 2, 2).flip(0).transpose().rot90(3)
+    small: RLEBatch = turborle.resize(moved, (64, 64)).largest_component(8)
+    rings = turborle.to_polygons(small, tolerance=0.5)
+    first: npt.NDArray[np.int64] = rings[0][0]
+    back: RLEBatch = turborle.from_polygons(rings, small.heights.tolist(), 64)
+    del parts, owner, changed, first
+    return turborle.opening(back, 3).crop(np.array([[0, 0, 4, 4]] * len(back)))
+
+
+def operations_must_be_rejected(batch: RLEBatch) -> None:
+    turborle.dilate(batch, 3, "circle")  # type: ignore[arg-type]
+    turborle.connected_components(batch, 6)  # type: ignore[arg-type]
+    turborle.remove_small_regions(batch, 100, "both")  # type: ignore[arg-type]
+    batch.resize(64)  # type: ignore[arg-type]
+
+
 # ---- turborle.mask: the pycocotools drop-in ---------------------------------------------------
 
 
