@@ -77,6 +77,9 @@ def test_round_trip_and_measures_match_pycocotools(masks, layout):
     column = turborle.encode(masks).to_arrow(layout)
     back = from_arrow(column)
     assert [r["counts"] for r in back.to_coco()] == [r["counts"].decode() for r in expected]
+    direct = turborle.to_coco(column)  # the column itself, no batch built first
+    assert [r["counts"] for r in direct] == [r["counts"].decode() for r in expected]
+    assert [r["size"] for r in direct] == [list(r["size"]) for r in expected]
     np.testing.assert_array_equal(turborle.area(column), coco_mask.area(expected))
     np.testing.assert_array_equal(turborle.bbox(column), coco_mask.toBbox(expected))
     if masks.shape[1] * masks.shape[2]:
@@ -193,6 +196,8 @@ def test_nulls_are_refused_naming_the_row():
         from_arrow(column)
     with pytest.raises(ValueError, match="mask 1 is null"):
         turborle.area(column)
+    with pytest.raises(ValueError, match="mask 1 is null"):
+        turborle.to_coco(column)
 
 
 def test_invalid_counts_name_the_mask():
@@ -202,6 +207,8 @@ def test_invalid_counts_name_the_mask():
         from_arrow(_string_column(["4", "5"]))
     with pytest.raises(ValueError, match=r"mask 0: .*'~'"):
         turborle.area(_string_column(["~"]))
+    with pytest.raises(ValueError, match=r"mask 1: counts sum to more than h\*w"):
+        turborle.to_coco(_string_column(["4", "5"]))
 
 
 def test_negative_sizes_are_refused():

@@ -686,6 +686,9 @@ def test_readme_example(dataset):
     masks = table.filter(pa.compute.is_valid(table["mask"]))["mask"]
     np.testing.assert_array_equal(turborle.area(masks), table["area"].drop_null().to_numpy())
     ious = turborle.iou(masks[:5], masks[5:10])
+    # to_coco of the column gives back the counts strings of the input files (pycocotools')
+    stored = [m["counts"] for m in masks[:3].to_pylist()]
+    assert [r["counts"] for r in turborle.to_coco(masks[:3])] == stored
     batch = turborle.from_arrow(masks)
     rles = [{"size": r["size"], "counts": r["counts"].encode()} for r in batch[:10].to_coco()]
     np.testing.assert_allclose(ious, coco_mask.iou(rles[:5], rles[5:], [0] * 5))

@@ -22,6 +22,7 @@ from turborle.batch import (
     from_coco,
     iou,
     merge,
+    to_coco,
 )
 from turborle.dialects import from_any, from_fal
 from turborle.ops import (
@@ -136,6 +137,7 @@ __all__ = [
     "remove_small_regions",
     "resize",
     "rot90",
+    "to_coco",
     "to_polygons",
     "transpose",
 ]

@@ -277,6 +277,13 @@ def area(batch: BatchLike, *, threads: int | None = None) -> npt.NDArray[np.uint
     return _core.area(_batch(batch), threads)
 
 
+def to_coco(batch: BatchLike, *, threads: int | None = None) -> list[CocoObject]:
+    """``[{"size": [h, w], "counts": str}, ...]`` of a batch, a list of COCO dicts (made
+    canonical) or an Arrow column of masks (read from its buffers, validated, without a
+    batch built in Python first)."""
+    return _core.to_objects(_batch(batch), threads, text=True)
+
+
 def bbox(batch: BatchLike, fmt: Literal["xywh", "xyxy"] = "xywh",
          *, threads: int | None = None) -> npt.NDArray[np.float64]:
     """Tight boxes, (N, 4) float64: ``[x, y, w, h]`` or ``[x0, y0, x1, y1]`` (exclusive)."""

@@ -102,6 +102,7 @@ def batch_object(batch: RLEBatch) -> list[str]:
     same: bool = batch == first
     rebuilt = RLEBatch(counts, offsets, heights, widths)
     coco: list[dict[str, Any]] = rebuilt.to_coco()
+    coco = turborle.to_coco(rebuilt, threads=1)
     json.dumps(coco)
     text: str = repr(batch)
     del nbytes, size, some, picked, kept, each, same, text
