@@ -167,7 +167,7 @@ class RLEBatch(MaskOps):
 
     def to_coco(self, *, threads: int | None = None) -> list[CocoObject]:
         """``[{"size": [h, w], "counts": str}, ...]``, ready for ``json.dumps``."""
-        return _core.to_objects(self._rles, threads, text=True)
+        return to_coco(self, threads=threads)
 
 
 def fal_order(order: str) -> bool:
